@@ -1,0 +1,1 @@
+//! The cart service: carts, the checkout saga and orders. Not built yet.

@@ -1,0 +1,1 @@
+//! The catalog service: products, variants, categories, images and stock. Not built yet.

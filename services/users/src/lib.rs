@@ -1,0 +1,1 @@
+//! The users service: accounts, authentication and roles. Not built yet.
