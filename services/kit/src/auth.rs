@@ -204,7 +204,8 @@ impl JwtVerifier {
             return Err(AuthError::AlgorithmNotAllowed);
         }
         let typ_ok = header.typ.as_deref().is_some_and(|t| {
-            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
+            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+                || t.eq_ignore_ascii_case("application/at+jwt")
         });
         if !typ_ok {
             return Err(AuthError::WrongType);
@@ -388,7 +389,8 @@ where
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let principal = <Principal as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        let principal =
+            <Principal as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         if principal.is_admin() {
             Ok(Admin(principal))
         } else {
@@ -677,7 +679,10 @@ mod tests {
 
         assert_eq!(call("/me", None).await.0, 401);
         assert_eq!(call("/me", Some("Basic dXNlcjpwYXNz".into())).await.0, 401);
-        assert_eq!(call("/me", Some(customer.clone())).await, (200, "user-1".into()));
+        assert_eq!(
+            call("/me", Some(customer.clone())).await,
+            (200, "user-1".into())
+        );
         let (status, body) = call("/admin", Some(customer.clone())).await;
         assert_eq!(status, 403);
         assert!(body.contains("admin role"), "{body}");

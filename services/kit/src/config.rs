@@ -110,10 +110,13 @@ where
     T: FromStr,
     T::Err: Display,
 {
-    value.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
-        var: var.to_owned(),
-        reason: e.to_string(),
-    })
+    value
+        .trim()
+        .parse()
+        .map_err(|e: T::Err| ConfigError::Invalid {
+            var: var.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 /// What every service's HTTP server needs: `<PREFIX>_LISTEN_ADDR`, `<PREFIX>_BODY_LIMIT_BYTES`,
@@ -179,14 +182,17 @@ mod tests {
     fn bad_value_is_reported_without_echoing_it() {
         let env = Env::from_map("USERS", [("USERS_LISTEN_ADDR", "s3cret-not-an-addr")]);
         let error = ServerConfig::from_env(&env).unwrap_err().to_string();
-        assert!(error.starts_with("USERS_LISTEN_ADDR is not valid: "), "{error}");
+        assert!(
+            error.starts_with("USERS_LISTEN_ADDR is not valid: "),
+            "{error}"
+        );
         assert!(!error.contains("s3cret"), "{error}");
     }
 
     #[test]
     fn server_config_has_safe_defaults() {
-        let config = ServerConfig::from_env(&Env::from_map("X", [("X_BODY_LIMIT_BYTES", "2048")]))
-            .unwrap();
+        let config =
+            ServerConfig::from_env(&Env::from_map("X", [("X_BODY_LIMIT_BYTES", "2048")])).unwrap();
         assert_eq!(config.listen_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(config.body_limit_bytes, 2048);
         assert_eq!(config.request_timeout, Duration::from_secs(30));

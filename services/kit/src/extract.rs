@@ -53,7 +53,10 @@ fn json_problem(rejection: JsonRejection) -> Problem {
         {
             Problem::payload_too_large("The request body is larger than this endpoint accepts.")
         }
-        other => Problem::bad_request(format!("The request body could not be read: {}", other.body_text())),
+        other => Problem::bad_request(format!(
+            "The request body could not be read: {}",
+            other.body_text()
+        )),
     }
 }
 
@@ -89,9 +92,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(Query(value)),
-            Err(QueryRejection::FailedToDeserializeQueryString(error)) => Err(Problem::bad_request(
-                format!("Invalid query parameters: {}", error.body_text()),
-            )),
+            Err(QueryRejection::FailedToDeserializeQueryString(error)) => Err(
+                Problem::bad_request(format!("Invalid query parameters: {}", error.body_text())),
+            ),
             Err(other) => Err(Problem::bad_request(other.body_text())),
         }
     }
@@ -148,7 +151,10 @@ mod tests {
 
     fn app() -> Router {
         Router::new()
-            .route("/json", post(|Json(p): Json<NewProduct>| async move { Json(p) }))
+            .route(
+                "/json",
+                post(|Json(p): Json<NewProduct>| async move { Json(p) }),
+            )
             .route(
                 "/valid",
                 post(|ValidJson(p): ValidJson<NewProduct>| async move { Json(p) }),
@@ -250,7 +256,9 @@ mod tests {
         assert_eq!(content_type, "application/problem+json");
         assert!(body["detail"].as_str().unwrap().contains("limit"), "{body}");
 
-        let req = http::Request::get("/items/abc").body(Body::empty()).unwrap();
+        let req = http::Request::get("/items/abc")
+            .body(Body::empty())
+            .unwrap();
         let (status, _, _) = send(req).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
     }

@@ -148,7 +148,7 @@ mod tests {
     async fn a_hanging_check_times_out() {
         let readiness = Readiness::new()
             .with_timeout(Duration::from_millis(50))
-            .with_check("search", || std::future::pending());
+            .with_check("search", std::future::pending);
         let report = readiness.run().await.unwrap_err();
         assert_eq!(report["search"], "no answer within 50 ms");
     }

@@ -35,13 +35,11 @@ pub struct Problem {
     pub status: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// Seconds after which a retry may succeed; sent as `Retry-After`.
     #[serde(skip)]
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u32>,
 }
 
 impl Problem {
@@ -52,7 +50,6 @@ impl Problem {
             title: title.into(),
             status: status.as_u16(),
             detail: None,
-            instance: None,
             errors: Vec::new(),
             retry_after: None,
         }
@@ -68,13 +65,8 @@ impl Problem {
         self
     }
 
-    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
         self.retry_after = Some(seconds);
-        self
-    }
-
-    pub fn with_instance(mut self, instance: impl Into<String>) -> Self {
-        self.instance = Some(instance.into());
         self
     }
 
@@ -159,7 +151,7 @@ impl Problem {
         .with_detail(detail)
     }
 
-    pub fn too_many_requests(retry_after_seconds: u64) -> Self {
+    pub fn too_many_requests(retry_after_seconds: u32) -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too-many-requests",
@@ -172,7 +164,7 @@ impl Problem {
     }
 
     /// A dependency is down or overloaded; the client may retry after `retry_after_seconds`.
-    pub fn service_unavailable(detail: impl Into<String>, retry_after_seconds: u64) -> Self {
+    pub fn service_unavailable(detail: impl Into<String>, retry_after_seconds: u32) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "service-unavailable",

@@ -279,7 +279,11 @@ mod tests {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
     }
 
     #[tokio::test]
@@ -315,7 +319,10 @@ mod tests {
     async fn unknown_path_and_wrong_method_are_problems() {
         let (status, headers, body) = get_path("/nope").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        assert_eq!(headers[http::header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(
+            headers[http::header::CONTENT_TYPE],
+            "application/problem+json"
+        );
         assert!(body.contains("/nope"), "{body}");
 
         let response = service()
@@ -338,7 +345,10 @@ mod tests {
     async fn a_panic_is_a_500_problem_and_the_server_lives_on() {
         let (status, headers, body) = get_path("/panic").await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(headers[http::header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(
+            headers[http::header::CONTENT_TYPE],
+            "application/problem+json"
+        );
         assert!(!body.contains("boom"), "internals stay out: {body}");
     }
 

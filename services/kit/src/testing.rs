@@ -33,7 +33,10 @@ fn var(name: &str, default: &str) -> String {
 
 /// A name no other test run uses: `prefix_` + 16 hex digits (valid as a database or index name).
 pub fn unique_name(prefix: &str) -> String {
-    format!("{prefix}_{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
+    format!(
+        "{prefix}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    )
 }
 
 /// `url` with its database (path) replaced by `database`.
@@ -65,7 +68,10 @@ mod tests {
             with_database("postgres://u@h:1/postgres?sslmode=disable", "t_1"),
             "postgres://u@h:1/t_1?sslmode=disable"
         );
-        assert_eq!(with_database("postgres://u@h:1", "t_2"), "postgres://u@h:1/t_2");
+        assert_eq!(
+            with_database("postgres://u@h:1", "t_2"),
+            "postgres://u@h:1/t_2"
+        );
     }
 
     #[test]
