@@ -3,13 +3,16 @@
 //! feed. The index is a projection: it can be rebuilt from the catalog at any time.
 
 pub mod api;
+pub mod catalog;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod internal;
 pub mod mapping;
 pub mod query;
 pub mod request;
 pub mod results;
+pub mod sync;
 
 use std::sync::Arc;
 
@@ -24,6 +27,7 @@ use crate::engine::Engine;
 pub struct AppState {
     pub engine: Engine,
     pub verifier: Arc<JwtVerifier>,
+    pub sync: sync::SyncHandle,
 }
 
 impl FromRef<AppState> for Arc<JwtVerifier> {
@@ -38,7 +42,7 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
         title = "Storefront search",
         description = "Full-text search, autocomplete and facets."
     ),
-    paths(api::search, api::suggest),
+    paths(api::search, api::suggest, internal::status, internal::reindex),
     components(schemas(storefront_kit::Problem, storefront_kit::FieldError))
 )]
 pub struct ApiDoc;
@@ -57,5 +61,5 @@ pub fn service(state: AppState) -> Service {
 
 /// The service's own routes.
 pub fn app(state: AppState) -> Router {
-    api::routes().with_state(state)
+    api::routes().merge(internal::routes()).with_state(state)
 }

@@ -8,7 +8,9 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use storefront_kit::testing::{opensearch_url, unique_name};
 use storefront_kit::{JwtSettings, JwtVerifier};
+use storefront_search::catalog::CatalogClient;
 use storefront_search::engine::{Engine, ProductDoc};
+use storefront_search::sync::Follower;
 use storefront_search::{AppState, service};
 use tower::ServiceExt;
 
@@ -147,9 +149,13 @@ async fn harness() -> Harness {
         Vec::<(String, String)>::new(),
     ))
     .unwrap();
+    // No catalog here: the follower is never started; these tests write documents directly.
+    let catalog = CatalogClient::new("http://127.0.0.1:9", Duration::from_secs(1)).unwrap();
+    let (_follower, sync) = Follower::new(engine.clone(), catalog, Duration::from_millis(100));
     let app = service(AppState {
         engine: engine.clone(),
         verifier,
+        sync,
     })
     .into_router(&config);
     Harness { engine, app }
