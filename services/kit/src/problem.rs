@@ -232,8 +232,10 @@ fn collect_field_errors(
 ) {
     use validator::ValidationErrorsKind;
     for (field, kind) in errors.errors() {
+        // Rust field names become the JSON names clients sent (the API is camelCase).
+        let field = camel_case(field);
         let path = if prefix.is_empty() {
-            field.to_string()
+            field
         } else {
             format!("{prefix}.{field}")
         };
@@ -251,6 +253,22 @@ fn collect_field_errors(
             }
         }
     }
+}
+
+fn camel_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = !out.is_empty();
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A readable message for a validator error: its own message, else one derived from its code.
@@ -331,7 +349,7 @@ mod tests {
     #[derive(Validate)]
     struct Address {
         #[validate(length(min = 2, max = 2, message = "must be an ISO 3166-1 alpha-2 code"))]
-        country: String,
+        country_code: String,
     }
 
     #[tokio::test]
@@ -340,7 +358,7 @@ mod tests {
             email: "not-an-email".into(),
             password: "short".into(),
             address: Address {
-                country: "FRA".into(),
+                country_code: "FRA".into(),
             },
         };
         let problem = Problem::from(signup.validate().unwrap_err());
@@ -348,7 +366,7 @@ mod tests {
         assert_eq!(
             problem.errors,
             vec![
-                FieldError::new("address.country", "must be an ISO 3166-1 alpha-2 code"),
+                FieldError::new("address.countryCode", "must be an ISO 3166-1 alpha-2 code"),
                 FieldError::new("email", "must be a valid email address"),
                 FieldError::new("password", "must be between 8 and 128 characters long"),
             ]

@@ -197,7 +197,8 @@ pub async fn serve(
     serve_on(listener, service, config, shutdown).await
 }
 
-/// [`serve`] on a listener the caller bound (tests bind port 0).
+/// [`serve`] on a listener the caller bound (tests bind port 0). Handlers can read the peer's
+/// address with `ConnectInfo<SocketAddr>`.
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     service: Service,
@@ -211,6 +212,7 @@ pub async fn serve_on(
     tracing::info!(service = %name, %addr, "listening");
 
     let draining = shutdown.clone();
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         draining.wait().await;
         readiness.start_draining();

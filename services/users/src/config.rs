@@ -1,0 +1,307 @@
+//! The service's configuration: every `USERS_*` variable, read once at start into [`Config`].
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use storefront_kit::{ConfigError, Env, ServerConfig};
+
+/// Access tokens live at most this long (the issue's bound: 15 minutes).
+pub const MAX_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(900);
+
+/// Everything the users service reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    /// `USERS_DATABASE_URL` (required).
+    pub database_url: String,
+    /// `USERS_DATABASE_MAX_CONNECTIONS` (default 10).
+    pub database_max_connections: u32,
+    pub tokens: TokenSettings,
+    pub throttle: ThrottleSettings,
+    /// `USERS_TRUSTED_PROXY_HOPS` (default 1): how many proxies in front of the service append to
+    /// `X-Forwarded-For`; the client address is the entry that many places from the right.
+    pub trusted_proxy_hops: usize,
+    /// `USERS_PASSWORD_HASH_CONCURRENCY` (default 4): argon2 hashes computed at once; more wait.
+    pub password_hash_concurrency: usize,
+    pub bootstrap_admin: Option<BootstrapAdmin>,
+}
+
+/// How tokens are issued.
+#[derive(Clone)]
+pub struct TokenSettings {
+    /// `USERS_JWT_ISSUER` (default `storefront-users`).
+    pub issuer: String,
+    /// `USERS_JWT_AUDIENCE` (default `storefront`).
+    pub audience: String,
+    /// `USERS_ACCESS_TOKEN_TTL_SECONDS` (default 900, at most 900).
+    pub access_ttl: Duration,
+    /// `USERS_REFRESH_TOKEN_TTL_SECONDS` (default 14 days): absolute lifetime of a login session.
+    pub refresh_ttl: Duration,
+    /// `USERS_SIGNING_KEY_ROTATION_SECONDS` (default 7 days): how long one key signs.
+    pub key_rotation: Duration,
+    /// `USERS_SIGNING_KEY_ENCRYPTION_KEY`: base64 of 32 bytes; private signing keys are stored
+    /// encrypted with it (AES-256-GCM). Unset: stored unencrypted, with a warning at start.
+    pub key_encryption_key: Option<KeyEncryptionKey>,
+}
+
+impl fmt::Debug for TokenSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSettings")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("key_rotation", &self.key_rotation)
+            .field("key_encryption_key", &self.key_encryption_key.is_some())
+            .finish()
+    }
+}
+
+impl TokenSettings {
+    /// Defaults suitable for tests and development (no key encryption).
+    pub fn new(issuer: &str, audience: &str) -> Self {
+        Self {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            access_ttl: MAX_ACCESS_TOKEN_TTL,
+            refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+            key_rotation: Duration::from_secs(7 * 24 * 3600),
+            key_encryption_key: None,
+        }
+    }
+}
+
+/// Limits on failed logins, each counted over `window`.
+#[derive(Debug, Clone)]
+pub struct ThrottleSettings {
+    /// `USERS_LOGIN_WINDOW_SECONDS` (default 900).
+    pub window: Duration,
+    /// `USERS_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_CLIENT` (default 5): one client guessing one account.
+    pub per_account_and_client: u32,
+    /// `USERS_LOGIN_MAX_FAILURES_PER_CLIENT` (default 50): one client guessing many accounts.
+    pub per_client: u32,
+    /// `USERS_LOGIN_MAX_FAILURES_PER_ACCOUNT` (default 20): many clients guessing one account.
+    /// Clients that signed in to the account before are exempt, so this cannot lock its owner out.
+    pub per_account: u32,
+    /// `USERS_LOGIN_LOCKOUT_SECONDS` (default 60): first block; doubles with each further
+    /// failure, up to `window`.
+    pub lockout: Duration,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(900),
+            per_account_and_client: 5,
+            per_client: 50,
+            per_account: 20,
+            lockout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The first administrator, created (or promoted) at start.
+#[derive(Clone)]
+pub struct BootstrapAdmin {
+    /// `USERS_BOOTSTRAP_ADMIN_EMAIL`.
+    pub email: String,
+    /// `USERS_BOOTSTRAP_ADMIN_PASSWORD`: used only when the account does not exist yet.
+    pub password: String,
+}
+
+impl fmt::Debug for BootstrapAdmin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BootstrapAdmin")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A 256-bit key that encrypts private signing keys at rest.
+#[derive(Clone)]
+pub struct KeyEncryptionKey(pub [u8; 32]);
+
+impl fmt::Debug for KeyEncryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyEncryptionKey(<redacted>)")
+    }
+}
+
+impl FromStr for KeyEncryptionKey {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let bytes = STANDARD
+            .decode(value.trim())
+            .map_err(|_| "must be base64 (e.g. `openssl rand -base64 32`)".to_owned())?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "must decode to exactly 32 bytes".to_owned())?;
+        Ok(Self(key))
+    }
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let invalid = |name: &str, reason: &str| ConfigError::Invalid {
+            var: env.var_name(name),
+            reason: reason.to_owned(),
+        };
+
+        let access_ttl = env.seconds("ACCESS_TOKEN_TTL_SECONDS", MAX_ACCESS_TOKEN_TTL)?;
+        if access_ttl > MAX_ACCESS_TOKEN_TTL || access_ttl < Duration::from_secs(30) {
+            return Err(invalid(
+                "ACCESS_TOKEN_TTL_SECONDS",
+                "must be between 30 and 900 seconds",
+            ));
+        }
+        let refresh_ttl = env.seconds(
+            "REFRESH_TOKEN_TTL_SECONDS",
+            Duration::from_secs(14 * 24 * 3600),
+        )?;
+        if refresh_ttl <= access_ttl {
+            return Err(invalid(
+                "REFRESH_TOKEN_TTL_SECONDS",
+                "must be longer than the access-token lifetime",
+            ));
+        }
+        let key_rotation = env.seconds(
+            "SIGNING_KEY_ROTATION_SECONDS",
+            Duration::from_secs(7 * 24 * 3600),
+        )?;
+        if key_rotation < Duration::from_secs(3600) {
+            return Err(invalid(
+                "SIGNING_KEY_ROTATION_SECONDS",
+                "must be at least 3600 seconds",
+            ));
+        }
+        let tokens = TokenSettings {
+            issuer: env.optional("JWT_ISSUER", "storefront-users".to_owned())?,
+            audience: env.optional("JWT_AUDIENCE", "storefront".to_owned())?,
+            access_ttl,
+            refresh_ttl,
+            key_rotation,
+            key_encryption_key: env.maybe("SIGNING_KEY_ENCRYPTION_KEY")?,
+        };
+
+        let defaults = ThrottleSettings::default();
+        let window = env.seconds("LOGIN_WINDOW_SECONDS", defaults.window)?;
+        let throttle = ThrottleSettings {
+            window,
+            per_account_and_client: env.optional(
+                "LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_CLIENT",
+                defaults.per_account_and_client,
+            )?,
+            per_client: env.optional("LOGIN_MAX_FAILURES_PER_CLIENT", defaults.per_client)?,
+            per_account: env.optional("LOGIN_MAX_FAILURES_PER_ACCOUNT", defaults.per_account)?,
+            lockout: env.seconds("LOGIN_LOCKOUT_SECONDS", defaults.lockout)?,
+        };
+        if throttle.per_account_and_client == 0
+            || throttle.per_client == 0
+            || throttle.per_account == 0
+        {
+            return Err(invalid("LOGIN_MAX_FAILURES_*", "must be at least 1"));
+        }
+
+        let email: Option<String> = env.maybe("BOOTSTRAP_ADMIN_EMAIL")?;
+        let password: Option<String> = env.maybe("BOOTSTRAP_ADMIN_PASSWORD")?;
+        let bootstrap_admin = match (email, password) {
+            (Some(email), Some(password)) => Some(BootstrapAdmin { email, password }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Missing(
+                    env.var_name("BOOTSTRAP_ADMIN_PASSWORD"),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Missing(env.var_name("BOOTSTRAP_ADMIN_EMAIL")));
+            }
+        };
+
+        let password_hash_concurrency: usize = env.optional("PASSWORD_HASH_CONCURRENCY", 4)?;
+        if password_hash_concurrency == 0 {
+            return Err(invalid("PASSWORD_HASH_CONCURRENCY", "must be at least 1"));
+        }
+
+        Ok(Self {
+            server: ServerConfig::from_env(env)?,
+            database_url: env.required("DATABASE_URL")?,
+            database_max_connections: env.optional("DATABASE_MAX_CONNECTIONS", 10)?,
+            tokens,
+            throttle,
+            trusted_proxy_hops: env.optional("TRUSTED_PROXY_HOPS", 1)?,
+            password_hash_concurrency,
+            bootstrap_admin,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Env {
+        let mut all = vec![("USERS_DATABASE_URL", "postgres://x/users")];
+        all.extend_from_slice(vars);
+        Env::from_map("USERS", all)
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let config = Config::from_env(&env(&[])).unwrap();
+        assert_eq!(config.tokens.access_ttl, MAX_ACCESS_TOKEN_TTL);
+        assert_eq!(config.tokens.issuer, "storefront-users");
+        assert_eq!(config.tokens.audience, "storefront");
+        assert!(config.bootstrap_admin.is_none());
+        assert_eq!(config.trusted_proxy_hops, 1);
+    }
+
+    #[test]
+    fn database_url_is_required() {
+        let error =
+            Config::from_env(&Env::from_map("USERS", Vec::<(String, String)>::new())).unwrap_err();
+        assert_eq!(error.to_string(), "USERS_DATABASE_URL is not set");
+    }
+
+    #[test]
+    fn access_tokens_cannot_outlive_fifteen_minutes() {
+        let error =
+            Config::from_env(&env(&[("USERS_ACCESS_TOKEN_TTL_SECONDS", "3600")])).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("USERS_ACCESS_TOKEN_TTL_SECONDS is not valid"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn bootstrap_admin_needs_both_variables_and_never_prints_the_password() {
+        let error =
+            Config::from_env(&env(&[("USERS_BOOTSTRAP_ADMIN_EMAIL", "a@b.example")])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "USERS_BOOTSTRAP_ADMIN_PASSWORD is not set"
+        );
+        let config = Config::from_env(&env(&[
+            ("USERS_BOOTSTRAP_ADMIN_EMAIL", "a@b.example"),
+            ("USERS_BOOTSTRAP_ADMIN_PASSWORD", "hunter2-hunter2"),
+        ]))
+        .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn key_encryption_key_must_be_32_bytes_of_base64_and_is_not_echoed() {
+        let error = Config::from_env(&env(&[("USERS_SIGNING_KEY_ENCRYPTION_KEY", "c2hvcnQ=")]))
+            .unwrap_err();
+        assert!(error.to_string().contains("32 bytes"), "{error}");
+        let key = STANDARD.encode([7u8; 32]);
+        let config = Config::from_env(&env(&[("USERS_SIGNING_KEY_ENCRYPTION_KEY", &key)])).unwrap();
+        assert!(config.tokens.key_encryption_key.is_some());
+        assert!(!format!("{config:?}").contains(&key));
+    }
+}
