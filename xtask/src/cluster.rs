@@ -1,0 +1,207 @@
+//! `cargo xtask cluster up|down|status`: the local Kubernetes control plane (etcd, kube-apiserver,
+//! kube-controller-manager, kube-scheduler, kwok with a simulated node) started by
+//! `local/kube/up.sh`, the Storefront CRD installed, and the operator running against it.
+//! Everything lives in `<data>/cluster` (default `<repo>/.local/cluster`).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use nix::sys::signal::Signal;
+
+use crate::parts::{Ctx, kube};
+use crate::{cargo, probe, process};
+
+/// Port of the operator's `/metrics` and `/healthz` (`STOREFRONT_OPERATOR_PORT`).
+const DEFAULT_OPERATOR_PORT: u16 = 9471;
+/// The control plane processes, in start order.
+const CONTROL_PLANE: &[&str] = &["etcd", "apiserver", "kcm", "scheduler", "kwok"];
+
+struct Cluster {
+    dir: PathBuf,
+    scripts: PathBuf,
+    repo: PathBuf,
+}
+
+impl Cluster {
+    fn new(ctx: &Ctx) -> Self {
+        Cluster {
+            dir: ctx.paths.data.join("cluster"),
+            scripts: ctx.paths.repo.join("local/kube"),
+            repo: ctx.paths.repo.clone(),
+        }
+    }
+
+    fn kubeconfig(&self) -> PathBuf {
+        self.dir.join("admin.kubeconfig")
+    }
+
+    fn pid(&self, name: &str) -> Option<u32> {
+        process::read_pid(&self.dir.join("run").join(format!("{name}.pid")))
+            .filter(|pid| process::is_alive(*pid))
+    }
+
+    fn log(&self, name: &str) -> PathBuf {
+        self.dir.join("logs").join(format!("{name}.log"))
+    }
+}
+
+fn operator_port() -> Result<u16> {
+    match std::env::var("STOREFRONT_OPERATOR_PORT") {
+        Ok(p) if !p.is_empty() => p.parse().context("STOREFRONT_OPERATOR_PORT"),
+        _ => Ok(DEFAULT_OPERATOR_PORT),
+    }
+}
+
+pub fn up() -> Result<()> {
+    let ctx = Ctx::observer()?;
+    let cluster = Cluster::new(&ctx);
+    let bin = kube::ensure_binaries(&ctx)?;
+
+    if cluster.pid("apiserver").is_some() {
+        println!("control plane already running in {}", cluster.dir.display());
+    } else {
+        // Leftovers of a crashed run would make up.sh refuse to start.
+        down_quiet(&cluster)?;
+        let status = Command::new("bash")
+            .arg(cluster.scripts.join("up.sh"))
+            .env("KUBE_RUN_DIR", &cluster.dir)
+            .env("KUBE_BIN", &bin)
+            .status()
+            .context("run local/kube/up.sh")?;
+        if !status.success() {
+            bail!(
+                "local/kube/up.sh failed ({status}); logs in {}",
+                cluster.dir.join("logs").display()
+            );
+        }
+    }
+
+    println!("→ building the operator");
+    cargo::run(cargo::command(
+        &ctx.paths,
+        &["build", "--quiet", "-p", "storefront-operator", "--bins"],
+    ))?;
+    let target = ctx.paths.cargo_target_dir().join("debug");
+
+    let kubectl = |args: &[&str]| -> Result<String> {
+        process::run_quiet(
+            Command::new(bin.join("kubectl"))
+                .arg(format!("--kubeconfig={}", cluster.kubeconfig().display()))
+                .args(args),
+        )
+    };
+    let crd = cluster.repo.join("crds/storefront.yaml");
+    kubectl(&[
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "-f",
+        &crd.to_string_lossy(),
+    ])?;
+    kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/storefronts.storefront.dev",
+        "--timeout=30s",
+    ])?;
+    println!("  CRD storefronts.storefront.dev installed");
+
+    let port = operator_port()?;
+    if let Some(pid) = cluster.pid("operator") {
+        // A new build replaces the running operator.
+        process::stop("operator", pid, Signal::SIGTERM, Duration::from_secs(10))?;
+    }
+    let log = cluster.log("operator");
+    let child = process::spawn_server(
+        Command::new(target.join("storefront-operator"))
+            .env("KUBECONFIG", cluster.kubeconfig())
+            .env("STOREFRONT_OPERATOR_LISTEN", format!("127.0.0.1:{port}"))
+            .env("POD_NAME", "storefront-operator-local")
+            .env("STOREFRONT_CLUSTER_DIR", &cluster.dir)
+            .env("RUST_LOG", "info,kube=warn"),
+        &log,
+    )?;
+    let pid = child.id();
+    process::write_pid(&cluster.dir.join("run/operator.pid"), pid)?;
+    process::wait_until(
+        "operator",
+        Duration::from_secs(30),
+        std::slice::from_ref(&log),
+        || process::is_alive(pid),
+        || probe::http_ok(port, "/healthz"),
+    )?;
+    println!("  operator running (pid {pid}), metrics on http://127.0.0.1:{port}/metrics");
+    println!();
+    println!("kubeconfig: {}", cluster.kubeconfig().display());
+    println!("  export KUBECONFIG={}", cluster.kubeconfig().display());
+    println!("  kubectl apply -f examples/minimal.yaml && kubectl get storefronts");
+    Ok(())
+}
+
+fn down_quiet(cluster: &Cluster) -> Result<()> {
+    let status = Command::new("bash")
+        .arg(cluster.scripts.join("down.sh"))
+        .env("KUBE_RUN_DIR", &cluster.dir)
+        .status()
+        .context("run local/kube/down.sh")?;
+    if !status.success() {
+        bail!("local/kube/down.sh failed ({status})");
+    }
+    Ok(())
+}
+
+pub fn down() -> Result<()> {
+    let ctx = Ctx::observer()?;
+    let cluster = Cluster::new(&ctx);
+    down_quiet(&cluster)?;
+    let left: Vec<&str> = CONTROL_PLANE
+        .iter()
+        .chain(&["operator"])
+        .copied()
+        .filter(|name| cluster.pid(name).is_some())
+        .collect();
+    if !left.is_empty() {
+        bail!("still running after down: {}", left.join(", "));
+    }
+    println!("cluster stopped (data kept in {})", cluster.dir.display());
+    Ok(())
+}
+
+pub fn status() -> Result<()> {
+    let ctx = Ctx::observer()?;
+    let cluster = Cluster::new(&ctx);
+    for name in CONTROL_PLANE.iter().chain(&["operator"]) {
+        match cluster.pid(name) {
+            Some(pid) => println!("{name:<10} running (pid {pid})"),
+            None => println!("{name:<10} stopped"),
+        }
+    }
+    if cluster.kubeconfig().exists() {
+        println!("kubeconfig: {}", cluster.kubeconfig().display());
+    }
+    Ok(())
+}
+
+/// `cargo xtask bench operator`: the ignored `bench` test of the operator crate, which starts its
+/// own control plane on free ports, runs the operator binary and prints the figures.
+pub fn bench_operator() -> Result<()> {
+    let ctx = Ctx::observer()?;
+    let bin = kube::ensure_binaries(&ctx)?;
+    let mut command = cargo::command(
+        &ctx.paths,
+        &[
+            "test",
+            "-p",
+            "storefront-operator",
+            "--test",
+            "bench",
+            "--",
+            "--ignored",
+            "--nocapture",
+        ],
+    );
+    command.env("STOREFRONT_KUBE_BIN", bin);
+    cargo::run(command)
+}

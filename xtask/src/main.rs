@@ -1,0 +1,94 @@
+//! `cargo xtask`: the project's one entry point for running the platform on one machine and testing it.
+
+mod cargo;
+mod cluster;
+mod parts;
+mod paths;
+mod ports;
+mod probe;
+mod process;
+mod services;
+mod stack;
+mod system;
+mod test;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Run and test Storefront on this machine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what is missing, start the backing services, the services, Prometheus and the gateway.
+    Up,
+    /// Stop everything `up` (or `test`) started; data is kept.
+    Down,
+    /// Each part: its port, pid and whether it answers.
+    Status,
+    /// The end of a part's logs (`setup` for installs and builds).
+    Logs {
+        /// postgres, redis, ferretdb, opensearch, a service, prometheus, gateway, setup or build.
+        name: String,
+        /// How many lines of each log.
+        #[arg(short = 'n', long, default_value_t = 100)]
+        lines: usize,
+    },
+    /// fmt, clippy, the backing services and Kubernetes binaries the tests need, then every test.
+    Test,
+    /// The local Kubernetes control plane with the operator: `up`, `down` or `status`.
+    Cluster {
+        #[command(subcommand)]
+        action: ClusterAction,
+    },
+    /// Benchmarks that print figures (never fail on timing).
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchTarget {
+    /// 300 Storefronts (STOREFRONT_BENCH_COUNT) on the local control plane: time to Ready, reconcile p50/p99, RSS.
+    Operator,
+}
+
+#[derive(Subcommand)]
+enum ClusterAction {
+    /// Start etcd, the apiserver, controller-manager, scheduler and kwok; install the CRD; run the operator.
+    Up,
+    /// Stop the operator and the control plane (data kept).
+    Down,
+    /// Which of its processes run, and the kubeconfig path.
+    Status,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Up => stack::up(),
+        Command::Down => stack::down(),
+        Command::Status => stack::status(),
+        Command::Logs { name, lines } => stack::logs(&name, lines),
+        Command::Test => test::run(),
+        Command::Cluster {
+            action: ClusterAction::Up,
+        } => cluster::up(),
+        Command::Cluster {
+            action: ClusterAction::Down,
+        } => cluster::down(),
+        Command::Cluster {
+            action: ClusterAction::Status,
+        } => cluster::status(),
+        Command::Bench {
+            target: BenchTarget::Operator,
+        } => cluster::bench_operator(),
+    }
+}
