@@ -1,0 +1,239 @@
+//! A catalog per test: fresh databases, an in-process router, tokens signed by a test key.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use storefront_catalog::images::{ImageLimits, LocalDirectory};
+use storefront_catalog::{AppState, prepare, service};
+use storefront_kit::testing::{mongodb_url, postgres_url, unique_name, with_database};
+use storefront_kit::{JwtSettings, JwtVerifier, ServerConfig};
+use tower::ServiceExt;
+
+/// An Ed25519 key for tests only (its public half is `KEY_X`).
+const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIG/kK4Yr3caDjsWcb2mBPzP0bnncpZLorIYTOHMvHLdh\n-----END PRIVATE KEY-----\n";
+const KEY_X: &str = "oYCeWTHGngknWb4qs750qzrkDE6VT0mvY2jdqMwD-dM";
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    pub admin: String,
+    pub customer: String,
+    pg_database: String,
+    images_dir: std::path::PathBuf,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.body)
+    }
+}
+
+fn token(roles: &[&str]) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({
+        "sub": "user-1", "iss": "storefront-users", "aud": "storefront",
+        "exp": now + 3600, "iat": now, "roles": roles,
+    });
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some("test".into());
+    header.typ = Some("at+jwt".into());
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_ed_pem(KEY.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Limits small enough that tests can exceed them cheaply.
+pub const TEST_LIMITS: ImageLimits = ImageLimits {
+    max_bytes: 256 * 1024,
+    max_pixels: 1_000_000,
+};
+
+pub async fn app() -> TestApp {
+    storefront_kit::install_crypto_provider();
+    let pg_database = unique_name("catalog");
+    let admin_pool = sqlx::PgPool::connect(&postgres_url())
+        .await
+        .expect("PostgreSQL is up (cargo xtask up)");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE {pg_database}"
+    )))
+    .execute(&admin_pool)
+    .await
+    .unwrap();
+    admin_pool.close().await;
+    let ledger =
+        storefront_catalog::ledger::connect(&with_database(&postgres_url(), &pg_database), 8)
+            .await
+            .unwrap();
+    let client = mongodb::Client::with_uri_str(mongodb_url()).await.unwrap();
+    let documents = client.database(&unique_name("catalog"));
+    prepare(&ledger, &documents).await.unwrap();
+
+    let settings = JwtSettings {
+        jwks_url: "unused".into(),
+        issuer: "storefront-users".into(),
+        audience: "storefront".into(),
+    };
+    let jwks = serde_json::from_value(json!({"keys": [
+        {"kty": "OKP", "crv": "Ed25519", "x": KEY_X, "kid": "test", "alg": "EdDSA", "use": "sig"}
+    ]}))
+    .unwrap();
+    let images_dir = std::env::temp_dir().join(unique_name("catalog-images"));
+    let state = AppState {
+        ledger,
+        documents,
+        verifier: Arc::new(JwtVerifier::from_jwks(&settings, jwks)),
+        images: Arc::new(LocalDirectory::new(&images_dir)),
+        limits: TEST_LIMITS,
+    };
+    let config = ServerConfig {
+        listen_addr: "127.0.0.1:0".parse().unwrap(),
+        body_limit_bytes: 1024 * 1024,
+        request_timeout: Duration::from_secs(60),
+        shutdown_grace: Duration::from_secs(1),
+    };
+    let router = service(state.clone()).into_router(&config);
+    TestApp {
+        state,
+        router,
+        admin: token(&["admin"]),
+        customer: token(&["customer"]),
+        pg_database,
+        images_dir,
+    }
+}
+
+impl TestApp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = match body {
+            Some(value) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(serde_json::to_vec(&value).unwrap())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).unwrap()).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Method::GET, path, None, &[], None).await
+    }
+
+    pub async fn admin_post(&self, path: &str, body: Value) -> Reply {
+        self.request(
+            Method::POST,
+            path,
+            Some(&self.admin.clone()),
+            &[],
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn internal_post(&self, path: &str, body: Option<Value>) -> Reply {
+        self.request(Method::POST, path, None, &[], body).await
+    }
+
+    /// Creates a category, returning its id.
+    pub async fn category(&self, slug: &str, parent: Option<&str>, position: i32) -> String {
+        let reply = self
+            .admin_post(
+                "/api/catalog/categories",
+                json!({"slug": slug, "name": slug, "parentId": parent, "position": position}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates an active product with one variant, returning its id.
+    pub async fn product(
+        &self,
+        slug: &str,
+        sku: &str,
+        price: i64,
+        stock: i64,
+        categories: &[&str],
+    ) -> String {
+        let reply = self
+            .admin_post(
+                "/api/catalog/products",
+                product_body(slug, sku, price, stock, categories),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Drops this test's databases and files.
+    pub async fn cleanup(self) {
+        let _ = self.state.documents.drop().await;
+        self.state.ledger.close().await;
+        if let Ok(pool) = sqlx::PgPool::connect(&postgres_url()).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.pg_database
+            )))
+            .execute(&pool)
+            .await;
+        }
+        let _ = std::fs::remove_dir_all(&self.images_dir);
+    }
+}
+
+pub fn product_body(slug: &str, sku: &str, price: i64, stock: i64, categories: &[&str]) -> Value {
+    json!({
+        "slug": slug,
+        "title": format!("Product {slug}"),
+        "description": "A thing.",
+        "brand": "Acme",
+        "status": "active",
+        "categoryIds": categories,
+        "variants": [{"sku": sku, "price": {"amount": price, "currency": "EUR"}, "attributes": {"colour": "red"}, "stock": stock}],
+    })
+}
