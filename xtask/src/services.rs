@@ -13,6 +13,8 @@ pub struct Service {
     pub binary: Option<&'static str>,
     /// Answers 200 once its dependencies are reachable.
     pub health_path: &'static str,
+    /// A subcommand of its binary that loads demo data (idempotent), run by `up` once it is ready.
+    pub seed: Option<&'static str>,
     /// Its configuration beyond `<PREFIX>_LISTEN_ADDR`: variable suffix and where the value comes from.
     pub env: &'static [(&'static str, Wire)],
 }
@@ -46,6 +48,7 @@ pub const SERVICES: &[Service] = &[
         env_prefix: "USERS",
         binary: Some("storefront-users"),
         health_path: "/readyz",
+        seed: None,
         env: &[
             ("DATABASE_URL", Wire::Postgres("users")),
             ("BOOTSTRAP_ADMIN_EMAIL", Wire::Value(DEMO_ADMIN_EMAIL)),
@@ -56,8 +59,9 @@ pub const SERVICES: &[Service] = &[
         name: "catalog",
         port: ports::CATALOG,
         env_prefix: "CATALOG",
-        binary: None, // Some("storefront-catalog")
+        binary: Some("storefront-catalog"),
         health_path: "/readyz",
+        seed: Some("seed"),
         env: &[
             ("MONGODB_URL", Wire::MongoDb),
             ("LEDGER_DATABASE_URL", Wire::Postgres("catalog")),
@@ -69,8 +73,9 @@ pub const SERVICES: &[Service] = &[
         name: "cart",
         port: ports::CART,
         env_prefix: "CART",
-        binary: None, // Some("storefront-cart")
+        binary: Some("storefront-cart"),
         health_path: "/readyz",
+        seed: None,
         env: &[
             ("REDIS_URL", Wire::Redis),
             ("DATABASE_URL", Wire::Postgres("orders")),
@@ -82,8 +87,9 @@ pub const SERVICES: &[Service] = &[
         name: "search",
         port: ports::SEARCH,
         env_prefix: "SEARCH",
-        binary: None, // Some("storefront-search"): needs the catalog's change feed
+        binary: Some("storefront-search"),
         health_path: "/readyz",
+        seed: None,
         env: &[
             ("ELASTICSEARCH_URL", Wire::SearchEngine),
             ("CATALOG_URL", Wire::Service("catalog")),

@@ -27,30 +27,31 @@ pub enum Target {
 }
 
 pub struct Route {
-    pub prefix: &'static str,
+    /// The nginx location matcher: a service owns its path and everything under it.
+    pub location: &'static str,
     pub target: Target,
 }
 
 /// The routing table.
 pub const ROUTES: &[Route] = &[
     Route {
-        prefix: "/api/users/",
+        location: "~ ^/api/users(/|$)",
         target: Target::Service("users"),
     },
     Route {
-        prefix: "/api/catalog/",
+        location: "~ ^/api/catalog(/|$)",
         target: Target::Service("catalog"),
     },
     Route {
-        prefix: "/api/cart/",
+        location: "~ ^/api/cart(/|$)",
         target: Target::Service("cart"),
     },
     Route {
-        prefix: "/api/search/",
+        location: "~ ^/api/search(/|$)",
         target: Target::Service("search"),
     },
     Route {
-        prefix: "/",
+        location: "/",
         target: Target::StoreUi,
     },
 ];
@@ -111,7 +112,7 @@ impl Gateway {
         let mut upstreams = String::new();
         let mut routes = String::new();
         for route in ROUTES {
-            routes.push_str(&format!("        location {} {{\n", route.prefix));
+            routes.push_str(&format!("        location {} {{\n", route.location));
             match route.target {
                 Target::Service(name) => {
                     let service = services::by_name(name);
@@ -207,7 +208,7 @@ fn proxy_block(upstream: &str) -> String {
          \x20           proxy_set_header Connection \"\";\n\
          \x20           proxy_set_header Host $host;\n\
          \x20           proxy_set_header X-Request-Id $storefront_request_id;\n\
-         \x20           proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+         \x20           proxy_set_header X-Forwarded-For $remote_addr;\n\
          \x20           proxy_set_header X-Forwarded-Proto $scheme;\n\
          \x20           proxy_connect_timeout 2s;\n\
          \x20           proxy_read_timeout 60s;\n"

@@ -48,6 +48,31 @@ impl ServicePart {
     }
 }
 
+impl ServicePart {
+    /// The service's binary with its working directory and configuration.
+    fn command(&self, ctx: &Ctx) -> Result<Command> {
+        let binary = ctx
+            .paths
+            .cargo_target_dir()
+            .join("debug")
+            .join(self.binary()?);
+        if !binary.exists() {
+            bail!(
+                "{} is missing: the workspace build did not produce it",
+                binary.display()
+            );
+        }
+        let dir = ctx.paths.data.join("services").join(self.0.name);
+        std::fs::create_dir_all(&dir)?;
+        let mut command = Command::new(&binary);
+        command.current_dir(&dir).envs(self.environment(ctx)?);
+        if std::env::var_os("RUST_LOG").is_none() {
+            command.env("RUST_LOG", "info");
+        }
+        Ok(command)
+    }
+}
+
 fn service_url(name: &str) -> Result<String> {
     let other = services::by_name(name).with_context(|| format!("no service named {name}"))?;
     Ok(format!("http://127.0.0.1:{}", other.port.get()?))
@@ -80,25 +105,22 @@ impl Part for ServicePart {
     }
 
     fn start(&self, ctx: &Ctx) -> Result<u32> {
-        let binary = ctx
-            .paths
-            .cargo_target_dir()
-            .join("debug")
-            .join(self.binary()?);
-        if !binary.exists() {
-            bail!(
-                "{} is missing: the workspace build did not produce it",
-                binary.display()
-            );
-        }
-        let dir = ctx.paths.data.join("services").join(self.0.name);
-        std::fs::create_dir_all(&dir)?;
-        let mut command = Command::new(&binary);
-        command.current_dir(&dir).envs(self.environment(ctx)?);
-        if std::env::var_os("RUST_LOG").is_none() {
-            command.env("RUST_LOG", "info");
-        }
+        let mut command = self.command(ctx)?;
         let child = process::spawn_server(&mut command, &ctx.paths.log_file(self.0.name))?;
         Ok(child.id())
+    }
+
+    fn after_ready(&self, ctx: &Ctx) -> Result<()> {
+        let Some(seed) = self.0.seed else {
+            return Ok(());
+        };
+        let mut command = self.command(ctx)?;
+        command.arg(seed);
+        let label = format!("{}: load the demo data ({seed})", self.0.name);
+        process::run_step(
+            &label,
+            &mut command,
+            &ctx.paths.log_file(&format!("{}-{seed}", self.0.name)),
+        )
     }
 }

@@ -1,0 +1,264 @@
+//! Orders: what the saga creates, what shoppers list and read, and what admins ship or cancel
+//! through the checked state machine in [`status`].
+
+pub mod status;
+pub mod store;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use storefront_kit::{Admin, FieldError, Json, Path, Principal, Query};
+
+use crate::AppState;
+use crate::error::Error;
+use crate::ids::{OrderId, Sku};
+use crate::money::Money;
+use crate::outbox;
+use crate::page::{self, Page};
+pub use status::{OrderStatus, SagaStep};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    pub sku: Sku,
+    pub title: String,
+    pub variant_title: Option<String>,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub line_total: Money,
+}
+
+/// Why an order failed: a stable `reason` code (`out_of_stock`, `payment_declined`,
+/// `payment_error`, `reservation_expired`, `unknown_sku`) and words for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    pub reason: String,
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub id: OrderId,
+    pub user_id: String,
+    pub status: OrderStatus,
+    pub lines: Vec<OrderLine>,
+    pub total: Money,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub saga_step: SagaStep,
+    #[serde(skip)]
+    pub payment_token: String,
+    #[serde(skip)]
+    pub authorization_id: Option<String>,
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/cart/orders", get(list_my_orders))
+        .route("/api/cart/orders/{id}", get(get_my_order))
+        .route("/api/cart/admin/orders", get(list_orders))
+        .route("/api/cart/admin/orders/{id}", get(get_order))
+        .route("/api/cart/admin/orders/{id}/status", post(change_status))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListParams {
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdminListParams {
+    pub status: Option<String>,
+    pub user_id: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+fn order_id(value: &str) -> Result<OrderId, Error> {
+    OrderId::parse(value).ok_or_else(|| Error::NotFound(format!("No order {value:?}.")))
+}
+
+async fn list_my_orders(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Page<Order>>, Error> {
+    let limit = page::limit(params.limit)?;
+    let after = page::decode_cursor(params.cursor.as_deref())?;
+    let mut conn = state.db.acquire().await?;
+    let orders = store::list(&mut conn, Some(&principal.user_id), None, after, limit + 1).await?;
+    Ok(Json(page::page(orders, limit, |o| o.id)))
+}
+
+/// The owner's order; anyone else (but an admin) is told it does not exist.
+async fn get_my_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Order>, Error> {
+    let id = order_id(&id)?;
+    let mut conn = state.db.acquire().await?;
+    match store::load(&mut conn, &id).await? {
+        Some(order) if order.user_id == principal.user_id || principal.is_admin() => {
+            Ok(Json(order))
+        }
+        _ => Err(Error::NotFound(format!("No order {id}."))),
+    }
+}
+
+async fn list_orders(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(params): Query<AdminListParams>,
+) -> Result<Json<Page<Order>>, Error> {
+    let limit = page::limit(params.limit)?;
+    let after = page::decode_cursor(params.cursor.as_deref())?;
+    let status = match params.status.as_deref() {
+        None => None,
+        Some(s) => Some(OrderStatus::parse(&s.to_ascii_uppercase()).ok_or_else(|| {
+            Error::invalid(
+                "status",
+                "must be PENDING, CONFIRMED, FAILED, SHIPPED or CANCELLED",
+            )
+        })?),
+    };
+    let mut conn = state.db.acquire().await?;
+    let orders = store::list(
+        &mut conn,
+        params.user_id.as_deref(),
+        status,
+        after,
+        limit + 1,
+    )
+    .await?;
+    Ok(Json(page::page(orders, limit, |o| o.id)))
+}
+
+async fn get_order(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Order>, Error> {
+    let id = order_id(&id)?;
+    let mut conn = state.db.acquire().await?;
+    store::load(&mut conn, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| Error::NotFound(format!("No order {id}.")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusChange {
+    pub status: String,
+    /// Why (kept on the event), e.g. "customer request".
+    pub reason: Option<String>,
+}
+
+/// `If-Match: "<version>"` when present must name the current version.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, Error> {
+    let Some(value) = headers.get(http::header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| Error::BadRequest("If-Match must be a quoted order version.".into()))
+}
+
+/// Ships or cancels a confirmed order. Setting the status it already has changes nothing.
+/// Cancelling voids the payment and announces `OrderCancelled` with the lines to restock.
+async fn change_status(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(change): Json<StatusChange>,
+) -> Result<Json<Order>, Error> {
+    let id = order_id(&id)?;
+    let target = OrderStatus::parse(&change.status.to_ascii_uppercase())
+        .filter(|s| s.settable_by_admin())
+        .ok_or_else(|| Error::invalid("status", "must be SHIPPED or CANCELLED"))?;
+    let expected_version = if_match(&headers)?;
+    let mut tx = state.db.begin().await?;
+    let current: Option<(String, i64)> =
+        sqlx::query_as("SELECT status, version FROM orders WHERE id = $1 FOR UPDATE")
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((current, version)) = current else {
+        return Err(Error::NotFound(format!("No order {id}.")));
+    };
+    if expected_version.is_some_and(|v| v != version) {
+        return Err(Error::PreconditionFailed(format!(
+            "The order is at version {version}, not the one in If-Match."
+        )));
+    }
+    let current = OrderStatus::parse(&current)
+        .ok_or_else(|| Error::Internal(format!("stored status {current:?}")))?;
+    if current != target {
+        if !current.can_become(target) {
+            return Err(Error::conflict(
+                format!(
+                    "An order that is {} cannot become {}.",
+                    current.as_str(),
+                    target.as_str()
+                ),
+                vec![FieldError::new(
+                    "status",
+                    "not allowed from the current status",
+                )],
+            ));
+        }
+        sqlx::query(
+            "UPDATE orders SET status = $2, version = version + 1, updated_at = now() WHERE id = $1",
+        )
+        .bind(id.as_uuid())
+        .bind(target.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let order = store::load(&mut tx, &id)
+            .await?
+            .ok_or_else(|| Error::Internal("order vanished".into()))?;
+        let event = match target {
+            OrderStatus::Cancelled => {
+                outbox::Event::order_cancelled(&order, &admin.user_id, change.reason.as_deref())
+            }
+            _ => outbox::Event::order_shipped(&order),
+        };
+        outbox::append(&mut tx, &event).await?;
+        tx.commit().await?;
+        if target == OrderStatus::Cancelled
+            && let Err(error) = state.payments.void(&id).await
+        {
+            // The event is out and the order cancelled; voiding is retried by support tooling.
+            tracing::error!(%error, order = %id, "voiding a cancelled order's payment failed");
+        }
+        return Ok(Json(order));
+    }
+    drop(tx);
+    let mut conn = state.db.acquire().await?;
+    store::load(&mut conn, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| Error::NotFound(format!("No order {id}.")))
+}

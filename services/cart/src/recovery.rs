@@ -1,0 +1,88 @@
+//! The recovery loop: orders left PENDING by a crash (or suspended while a dependency was down)
+//! are claimed once their lease has run out and driven on by the saga, which resumes them or
+//! compensates them. Several replicas may run it: claims skip rows another replica holds.
+
+use std::time::Duration;
+
+use storefront_kit::Shutdown;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::checkout::idempotency;
+use crate::checkout::saga::{self, Claim, Outcome};
+use crate::error::Error;
+use crate::ids::OrderId;
+
+/// How long finished idempotency answers are kept.
+const KEEP_ANSWERS: Duration = Duration::from_secs(24 * 3600);
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Report {
+    pub settled: usize,
+    pub suspended: usize,
+}
+
+/// Takes over one PENDING order whose lease has expired, if any.
+pub async fn claim_stale(state: &AppState) -> Result<Option<Claim>, Error> {
+    let token = Uuid::new_v4();
+    let claimed: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE orders SET lease_token = $1, lease_until = now() + make_interval(secs => $2)
+          WHERE id = (SELECT id FROM orders
+                       WHERE status = 'PENDING' AND lease_until < now()
+                       ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING id",
+    )
+    .bind(token)
+    .bind(state.checkout.saga_lease.as_secs_f64())
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(claimed.map(|id| Claim {
+        order: OrderId::from(id),
+        token,
+    }))
+}
+
+/// Drives up to `batch` stale orders to an end (or to another suspension).
+pub async fn recover_once(state: &AppState, batch: usize) -> Result<Report, Error> {
+    let mut report = Report::default();
+    for _ in 0..batch {
+        let Some(claim) = claim_stale(state).await? else {
+            break;
+        };
+        match saga::drive(state, claim).await {
+            Ok(Outcome::Settled(_)) => report.settled += 1,
+            Ok(Outcome::Suspended { .. }) => report.suspended += 1,
+            Err(error) => {
+                tracing::warn!(order = %claim.order, %error, "recovering an order failed");
+                report.suspended += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Runs [`recover_once`] every `every` until shutdown, and forgets old idempotency answers.
+pub async fn run(state: AppState, every: Duration, shutdown: Shutdown) {
+    loop {
+        tokio::select! {
+            () = shutdown.wait() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        match recover_once(&state, 100).await {
+            Ok(Report {
+                settled: 0,
+                suspended: 0,
+            }) => {}
+            Ok(report) => tracing::info!(
+                settled = report.settled,
+                suspended = report.suspended,
+                "orders recovered"
+            ),
+            Err(error) => tracing::warn!(%error, "recovery pass failed"),
+        }
+        if let Err(error) = idempotency::purge(&state.db, KEEP_ANSWERS).await {
+            tracing::warn!(%error, "purging idempotency keys failed");
+        }
+    }
+}
