@@ -105,7 +105,7 @@ fn run_phases(
         cargo::run(cargo::command(paths, &["test", "--workspace", "--no-run"]))
     })?;
     phases.run("cargo test", || {
-        let mut test = cargo::command(paths, &["test", "--workspace"]);
+        let mut test = cargo::command(paths, &["test", "--workspace", "--no-fail-fast"]);
         test.env("STOREFRONT_POSTGRES_URL", postgres::url("postgres")?)
             .env("STOREFRONT_REDIS_URL", redis::url()?)
             .env("STOREFRONT_MONGODB_URL", ferretdb::url()?)
