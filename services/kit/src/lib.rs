@@ -2,13 +2,15 @@
 //! typed config from the environment ([`config`]), JSON logs and W3C trace context
 //! ([`telemetry`]), Prometheus metrics ([`metrics`]), health and readiness ([`health`]), RFC 9457
 //! errors ([`problem`]) and extractors that answer with them ([`extract`]), access-token
-//! verification ([`auth`]), and the server with graceful shutdown ([`server`], [`shutdown`]).
+//! verification ([`auth`]), money in minor units ([`money`]), and the server with graceful
+//! shutdown ([`server`], [`shutdown`]).
 
 pub mod auth;
 pub mod config;
 pub mod extract;
 pub mod health;
 pub mod metrics;
+pub mod money;
 pub mod problem;
 pub mod server;
 pub mod shutdown;

@@ -188,7 +188,7 @@ impl ProductInput {
             if let Some(title) = &variant.title {
                 length(&mut errors, &field("title"), title.trim(), 1, 200);
             }
-            if !variant.price.is_valid_price() {
+            if !crate::money::is_valid_price(&variant.price) {
                 errors.push(FieldError::new(
                     field("price.amount"),
                     "must be between 0 and 100000000000 minor units",
