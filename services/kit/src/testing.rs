@@ -1,5 +1,14 @@
 //! Where tests find the real backing services (`cargo xtask test` and `cargo xtask up` start them),
-//! and names that keep parallel tests apart. Enabled by the `testing` feature, for dev-dependencies.
+//! names and databases that keep parallel tests apart, and access tokens that services under test
+//! trust. Enabled by the `testing` feature, for dev-dependencies.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
+use crate::auth::{ACCESS_TOKEN_TYPE, AccessClaims};
+use crate::{JwtSettings, JwtVerifier, ServerConfig};
 
 /// Superuser URL of the test PostgreSQL server (`STOREFRONT_POSTGRES_URL`); tests create their own databases.
 pub fn postgres_url() -> String {
@@ -58,6 +67,83 @@ pub fn with_database(url: &str, database: &str) -> String {
     out
 }
 
+/// An Ed25519 key for tests only; [`TEST_KEY_X`] is its public half.
+const TEST_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIIyTd7tVcFEAVQJo/x3t2mJNoQGPtMNd3gDDqye/VkpY\n-----END PRIVATE KEY-----\n";
+const TEST_KEY_X: &str = "s1kbvEH_4esEtt3RrOWpK-Yff2hZivIT5YNPO4_nWsY";
+const TEST_KEY_ID: &str = "test";
+
+/// An access token for `user_id` with `roles`, valid for an hour, signed by the test key.
+pub fn access_token(user_id: &str, roles: &[&str]) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let claims = AccessClaims {
+        sub: user_id.to_owned(),
+        iss: "storefront-users".into(),
+        aud: "storefront".into(),
+        exp: now + 3600,
+        iat: now,
+        jti: None,
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+    };
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(TEST_KEY_ID.into());
+    header.typ = Some(ACCESS_TOKEN_TYPE.into());
+    let key = EncodingKey::from_ed_pem(TEST_KEY.as_bytes()).expect("the test key parses");
+    jsonwebtoken::encode(&header, &claims, &key).expect("the test token signs")
+}
+
+/// A verifier that trusts [`access_token`]'s key (and nothing else).
+pub fn test_verifier() -> Arc<JwtVerifier> {
+    let settings = JwtSettings {
+        jwks_url: "http://127.0.0.1:9/unused".into(),
+        issuer: "storefront-users".into(),
+        audience: "storefront".into(),
+    };
+    let jwks = serde_json::from_value(serde_json::json!({ "keys": [{
+        "kty": "OKP", "crv": "Ed25519", "x": TEST_KEY_X, "kid": TEST_KEY_ID, "alg": "EdDSA", "use": "sig"
+    }] }))
+    .expect("the test JWKS parses");
+    Arc::new(JwtVerifier::from_jwks(&settings, jwks))
+}
+
+/// Server settings for services started in-process on a loopback port.
+pub fn server_config() -> ServerConfig {
+    ServerConfig {
+        listen_addr: ([127, 0, 0, 1], 0).into(),
+        body_limit_bytes: 1024 * 1024,
+        request_timeout: Duration::from_secs(60),
+        shutdown_grace: Duration::from_secs(1),
+    }
+}
+
+/// Creates a fresh PostgreSQL database named `prefix_<unique>`; returns its URL and name.
+pub async fn create_database(prefix: &str) -> (String, String) {
+    let name = unique_name(prefix);
+    let admin = sqlx::PgPool::connect(&postgres_url())
+        .await
+        .expect("PostgreSQL is up (cargo xtask up, or cargo xtask test)");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .expect("CREATE DATABASE");
+    admin.close().await;
+    (with_database(&postgres_url(), &name), name)
+}
+
+/// Drops a database made by [`create_database`], closing its remaining connections.
+pub async fn drop_database(name: &str) {
+    if let Ok(admin) = sqlx::PgPool::connect(&postgres_url()).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await;
+        admin.close().await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +158,16 @@ mod tests {
             with_database("postgres://u@h:1", "t_2"),
             "postgres://u@h:1/t_2"
         );
+    }
+
+    #[tokio::test]
+    async fn test_tokens_pass_the_test_verifier() {
+        let principal = test_verifier()
+            .verify(&access_token("u-1", &["admin"]))
+            .await
+            .unwrap();
+        assert_eq!(principal.user_id, "u-1");
+        assert!(principal.is_admin());
     }
 
     #[test]

@@ -3,13 +3,12 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use storefront_cart::carts::CartStore;
 use storefront_cart::catalog_client::CatalogClient;
@@ -17,82 +16,29 @@ use storefront_cart::config::{CartLimits, CatalogSettings, CheckoutSettings};
 use storefront_cart::payments::SandboxProvider;
 use storefront_cart::{AppState, prepare, service};
 use storefront_catalog::images::{ImageLimits, LocalDirectory};
-use storefront_kit::testing::{mongodb_url, postgres_url, redis_url, unique_name, with_database};
-use storefront_kit::{JwtSettings, JwtVerifier, ServerConfig, Shutdown, serve_on};
+use storefront_kit::testing::{
+    access_token, drop_database, mongodb_url, redis_url, server_config, test_verifier, unique_name,
+};
+use storefront_kit::{JwtVerifier, Shutdown, serve_on};
 use tower::ServiceExt;
 
-/// An Ed25519 key for tests only (its public half is `KEY_X`).
-const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIG/kK4Yr3caDjsWcb2mBPzP0bnncpZLorIYTOHMvHLdh\n-----END PRIVATE KEY-----\n";
-const KEY_X: &str = "oYCeWTHGngknWb4qs750qzrkDE6VT0mvY2jdqMwD-dM";
-
 pub fn token(sub: &str, roles: &[&str]) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = json!({
-        "sub": sub, "iss": "storefront-users", "aud": "storefront",
-        "exp": now + 3600, "iat": now, "roles": roles,
-    });
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.kid = Some("test".into());
-    header.typ = Some("at+jwt".into());
-    jsonwebtoken::encode(
-        &header,
-        &claims,
-        &EncodingKey::from_ed_pem(KEY.as_bytes()).unwrap(),
-    )
-    .unwrap()
+    access_token(sub, roles)
 }
 
 fn verifier() -> Arc<JwtVerifier> {
-    let settings = JwtSettings {
-        jwks_url: "unused".into(),
-        issuer: "storefront-users".into(),
-        audience: "storefront".into(),
-    };
-    let jwks = serde_json::from_value(json!({"keys": [
-        {"kty": "OKP", "crv": "Ed25519", "x": KEY_X, "kid": "test", "alg": "EdDSA", "use": "sig"}
-    ]}))
-    .unwrap();
-    Arc::new(JwtVerifier::from_jwks(&settings, jwks))
+    test_verifier()
 }
 
-fn server_config() -> ServerConfig {
-    ServerConfig {
-        listen_addr: "127.0.0.1:0".parse().unwrap(),
-        body_limit_bytes: 1024 * 1024,
-        request_timeout: Duration::from_secs(60),
-        shutdown_grace: Duration::from_secs(1),
-    }
-}
-
+/// A fresh database (dropped by [`drop_database`]) and a pool on it.
 async fn create_database(prefix: &str) -> (String, sqlx::PgPool) {
-    let name = unique_name(prefix);
-    let admin = sqlx::PgPool::connect(&postgres_url())
-        .await
-        .expect("PostgreSQL is up (cargo xtask up)");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
+    let (url, name) = storefront_kit::testing::create_database(prefix).await;
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(20)
-        .connect(&with_database(&postgres_url(), &name))
+        .connect(&url)
         .await
         .unwrap();
     (name, pool)
-}
-
-async fn drop_database(name: &str) {
-    if let Ok(pool) = sqlx::PgPool::connect(&postgres_url()).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&pool)
-        .await;
-    }
 }
 
 /// The real catalog, served over HTTP.

@@ -1,23 +1,20 @@
 //! A catalog per test: fresh databases, an in-process router, tokens signed by a test key.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use storefront_catalog::images::{ImageLimits, LocalDirectory};
 use storefront_catalog::{AppState, prepare, service};
-use storefront_kit::testing::{mongodb_url, postgres_url, unique_name, with_database};
-use storefront_kit::{JwtSettings, JwtVerifier, ServerConfig};
+use storefront_kit::ServerConfig;
+use storefront_kit::testing::{
+    access_token, create_database, drop_database, mongodb_url, test_verifier, unique_name,
+};
 use tower::ServiceExt;
-
-/// An Ed25519 key for tests only (its public half is `KEY_X`).
-const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIG/kK4Yr3caDjsWcb2mBPzP0bnncpZLorIYTOHMvHLdh\n-----END PRIVATE KEY-----\n";
-const KEY_X: &str = "oYCeWTHGngknWb4qs750qzrkDE6VT0mvY2jdqMwD-dM";
 
 pub struct TestApp {
     pub state: AppState,
@@ -41,23 +38,7 @@ impl std::fmt::Debug for Reply {
 }
 
 fn token(roles: &[&str]) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = json!({
-        "sub": "user-1", "iss": "storefront-users", "aud": "storefront",
-        "exp": now + 3600, "iat": now, "roles": roles,
-    });
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.kid = Some("test".into());
-    header.typ = Some("at+jwt".into());
-    jsonwebtoken::encode(
-        &header,
-        &claims,
-        &EncodingKey::from_ed_pem(KEY.as_bytes()).unwrap(),
-    )
-    .unwrap()
+    access_token("user-1", roles)
 }
 
 /// Limits small enough that tests can exceed them cheaply.
@@ -68,39 +49,19 @@ pub const TEST_LIMITS: ImageLimits = ImageLimits {
 
 pub async fn app() -> TestApp {
     storefront_kit::install_crypto_provider();
-    let pg_database = unique_name("catalog");
-    let admin_pool = sqlx::PgPool::connect(&postgres_url())
+    let (ledger_url, pg_database) = create_database("catalog").await;
+    let ledger = storefront_catalog::ledger::connect(&ledger_url, 20)
         .await
-        .expect("PostgreSQL is up (cargo xtask up)");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "CREATE DATABASE {pg_database}"
-    )))
-    .execute(&admin_pool)
-    .await
-    .unwrap();
-    admin_pool.close().await;
-    let ledger =
-        storefront_catalog::ledger::connect(&with_database(&postgres_url(), &pg_database), 8)
-            .await
-            .unwrap();
+        .unwrap();
     let client = mongodb::Client::with_uri_str(mongodb_url()).await.unwrap();
     let documents = client.database(&unique_name("catalog"));
     prepare(&ledger, &documents).await.unwrap();
 
-    let settings = JwtSettings {
-        jwks_url: "unused".into(),
-        issuer: "storefront-users".into(),
-        audience: "storefront".into(),
-    };
-    let jwks = serde_json::from_value(json!({"keys": [
-        {"kty": "OKP", "crv": "Ed25519", "x": KEY_X, "kid": "test", "alg": "EdDSA", "use": "sig"}
-    ]}))
-    .unwrap();
     let images_dir = std::env::temp_dir().join(unique_name("catalog-images"));
     let state = AppState {
         ledger,
         documents,
-        verifier: Arc::new(JwtVerifier::from_jwks(&settings, jwks)),
+        verifier: test_verifier(),
         images: Arc::new(LocalDirectory::new(&images_dir)),
         limits: TEST_LIMITS,
     };
@@ -214,14 +175,7 @@ impl TestApp {
     pub async fn cleanup(self) {
         let _ = self.state.documents.drop().await;
         self.state.ledger.close().await;
-        if let Ok(pool) = sqlx::PgPool::connect(&postgres_url()).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.pg_database
-            )))
-            .execute(&pool)
-            .await;
-        }
+        drop_database(&self.pg_database).await;
         let _ = std::fs::remove_dir_all(&self.images_dir);
     }
 }
