@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's one entry point for running the platform on one machine and testing it.
 
+mod bench;
 mod cargo;
 mod cluster;
 mod parts;
@@ -59,6 +60,8 @@ enum Command {
 enum BenchTarget {
     /// 300 Storefronts (STOREFRONT_BENCH_COUNT) on the local control plane: time to Ready, reconcile p50/p99, RSS.
     Operator,
+    /// The users service: login throughput, `GET /me` at 64 connections, JWT verifications per second.
+    Users,
 }
 
 #[derive(Subcommand)]
@@ -90,5 +93,8 @@ fn main() -> Result<()> {
         Command::Bench {
             target: BenchTarget::Operator,
         } => cluster::bench_operator(),
+        Command::Bench {
+            target: BenchTarget::Users,
+        } => bench::example("storefront-users", "bench"),
     }
 }

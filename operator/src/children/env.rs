@@ -1,0 +1,309 @@
+//! Environment of the component containers: the service config contract (`USERS_DATABASE_URL`, ...).
+//!
+//! Connection details of each data store are first exposed as `SF_<STORE>_{HOST,PORT,USERNAME,PASSWORD}`
+//! (literal values for managed stores, Secret keys for external ones); the URLs the services read are
+//! then composed with Kubernetes' `$(VAR)` expansion, so no credential ever appears in a pod spec.
+
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
+
+use crate::children::secret::{CREDENTIALS_SUFFIX, JWT_SUFFIX, KEY_ENCRYPTION_KEY, password_key};
+use crate::component::{Component, Database, HTTP_PORT};
+use crate::crd::Storefront;
+use crate::meta::child_name;
+
+fn value(name: impl Into<String>, value: impl Into<String>) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        value_from: None,
+    }
+}
+
+pub(crate) fn from_secret(name: impl Into<String>, secret: String, key: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret,
+                key: key.to_string(),
+                optional: None,
+            }),
+            ..EnvVarSource::default()
+        }),
+    }
+}
+
+fn var(db: Database, part: &str) -> String {
+    format!("SF_{}_{part}", db.env_prefix())
+}
+
+/// `$(SF_<STORE>_<PART>)`, expanded by the kubelet.
+fn expand(db: Database, part: &str) -> String {
+    format!("$({})", var(db, part))
+}
+
+/// Whether the component must reach this store over TLS (external stores only).
+fn external(sf: &Storefront, db: Database) -> bool {
+    db.spec(&sf.spec).external.is_some()
+}
+
+/// The `SF_<STORE>_*` variables of one data store.
+fn connection(sf: &Storefront, db: Database) -> Vec<EnvVar> {
+    if let Some(ext) = &db.spec(&sf.spec).external {
+        let secret = &ext.secret_ref.name;
+        return ["HOST", "PORT", "USERNAME", "PASSWORD"]
+            .into_iter()
+            .map(|part| from_secret(var(db, part), secret.clone(), &part.to_lowercase()))
+            .collect();
+    }
+    let mut vars = vec![
+        value(var(db, "HOST"), child_name(sf, db.name())),
+        value(var(db, "PORT"), db.port().to_string()),
+    ];
+    // The managed search engine runs without its security plugin, reachable only from search
+    // (NetworkPolicy), so it has no account.
+    if db != Database::Opensearch {
+        vars.push(value(var(db, "USERNAME"), db.managed_username()));
+        vars.push(from_secret(
+            var(db, "PASSWORD"),
+            child_name(sf, CREDENTIALS_SUFFIX),
+            &password_key(db),
+        ));
+    }
+    vars
+}
+
+fn user_info(db: Database) -> String {
+    format!("{}:{}", expand(db, "USERNAME"), expand(db, "PASSWORD"))
+}
+
+fn host_port(db: Database) -> String {
+    format!("{}:{}", expand(db, "HOST"), expand(db, "PORT"))
+}
+
+fn postgres_url(sf: &Storefront, database: &str) -> String {
+    let db = Database::Postgres;
+    let tls = if external(sf, db) {
+        "?sslmode=require"
+    } else {
+        ""
+    };
+    format!(
+        "postgres://{}@{}/{database}{tls}",
+        user_info(db),
+        host_port(db)
+    )
+}
+
+fn redis_url(sf: &Storefront) -> String {
+    let db = Database::Redis;
+    let scheme = if external(sf, db) { "rediss" } else { "redis" };
+    format!("{scheme}://{}@{}", user_info(db), host_port(db))
+}
+
+fn mongodb_url(sf: &Storefront) -> String {
+    let db = Database::Mongodb;
+    let options = if external(sf, db) {
+        "tls=true"
+    } else {
+        "authSource=admin"
+    };
+    format!(
+        "mongodb://{}@{}/catalog?{options}",
+        user_info(db),
+        host_port(db)
+    )
+}
+
+fn search_engine_url(sf: &Storefront) -> String {
+    let db = Database::Opensearch;
+    if external(sf, db) {
+        format!("https://{}@{}", user_info(db), host_port(db))
+    } else {
+        format!("http://{}", host_port(db))
+    }
+}
+
+fn internal_url(sf: &Storefront, component: Component) -> String {
+    format!("http://{}:{HTTP_PORT}", child_name(sf, component.name()))
+}
+
+fn jwks_url(sf: &Storefront) -> String {
+    format!(
+        "{}/.well-known/jwks.json",
+        internal_url(sf, Component::Users)
+    )
+}
+
+/// The full environment of a component's container.
+pub fn component_env(sf: &Storefront, component: Component) -> Vec<EnvVar> {
+    let mut env: Vec<EnvVar> = component
+        .databases()
+        .into_iter()
+        .flat_map(|db| connection(sf, db))
+        .collect();
+    let prefix = component.env_prefix();
+    let key = |name: &str| format!("{prefix}_{name}");
+    env.push(value(key("LISTEN_ADDR"), format!("0.0.0.0:{HTTP_PORT}")));
+    match component {
+        Component::Users => {
+            env.push(value(key("DATABASE_URL"), postgres_url(sf, "users")));
+            env.push(from_secret(
+                key("SIGNING_KEY_ENCRYPTION_KEY"),
+                child_name(sf, JWT_SUFFIX),
+                KEY_ENCRYPTION_KEY,
+            ));
+        }
+        Component::Catalog => {
+            env.push(value(key("MONGODB_URL"), mongodb_url(sf)));
+            env.push(value(
+                key("LEDGER_DATABASE_URL"),
+                postgres_url(sf, "catalog"),
+            ));
+            env.push(value(key("JWKS_URL"), jwks_url(sf)));
+        }
+        Component::Cart => {
+            env.push(value(key("REDIS_URL"), redis_url(sf)));
+            env.push(value(key("DATABASE_URL"), postgres_url(sf, "orders")));
+            env.push(value(
+                key("CATALOG_URL"),
+                internal_url(sf, Component::Catalog),
+            ));
+            env.push(value(key("JWKS_URL"), jwks_url(sf)));
+        }
+        Component::Search => {
+            env.push(value(key("ELASTICSEARCH_URL"), search_engine_url(sf)));
+            env.push(value(key("JWKS_URL"), jwks_url(sf)));
+            env.push(value(
+                key("CATALOG_URL"),
+                internal_url(sf, Component::Catalog),
+            ));
+        }
+        Component::StoreUi => {}
+    }
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::testing::{minimal, storefront};
+
+    fn get<'a>(env: &'a [EnvVar], name: &str) -> &'a EnvVar {
+        env.iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    }
+
+    #[test]
+    fn cart_gets_its_contract_with_credentials_from_the_generated_secret() {
+        let env = component_env(&minimal(), Component::Cart);
+        assert_eq!(
+            get(&env, "CART_DATABASE_URL").value.as_deref(),
+            Some(
+                "postgres://$(SF_POSTGRES_USERNAME):$(SF_POSTGRES_PASSWORD)@$(SF_POSTGRES_HOST):$(SF_POSTGRES_PORT)/orders"
+            )
+        );
+        assert_eq!(
+            get(&env, "CART_REDIS_URL").value.as_deref(),
+            Some(
+                "redis://$(SF_REDIS_USERNAME):$(SF_REDIS_PASSWORD)@$(SF_REDIS_HOST):$(SF_REDIS_PORT)"
+            )
+        );
+        assert_eq!(
+            get(&env, "CART_CATALOG_URL").value.as_deref(),
+            Some("http://shop-catalog:8080")
+        );
+        assert_eq!(
+            get(&env, "CART_JWKS_URL").value.as_deref(),
+            Some("http://shop-users:8080/.well-known/jwks.json")
+        );
+        let password = get(&env, "SF_POSTGRES_PASSWORD");
+        let secret = password
+            .value_from
+            .as_ref()
+            .and_then(|v| v.secret_key_ref.as_ref())
+            .expect("secret ref");
+        assert_eq!(secret.name, "shop-credentials");
+        assert_eq!(secret.key, "postgres-password");
+        assert!(env.iter().all(|e| !e.name.starts_with("SF_MONGODB")));
+    }
+
+    #[test]
+    fn variables_are_defined_before_they_are_expanded() {
+        for component in Component::ALL {
+            let env = component_env(&minimal(), component);
+            for (i, e) in env.iter().enumerate() {
+                let Some(v) = &e.value else { continue };
+                for earlier in v.split("$(").skip(1) {
+                    let name = earlier.split(')').next().unwrap_or_default();
+                    assert!(
+                        env[..i].iter().any(|d| d.name == name),
+                        "{} expands {name} before it is defined",
+                        e.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn external_stores_come_from_their_secret_over_tls() {
+        let sf = storefront(
+            "version: \"1.0.0\"\nhost: a.example\ndatabases:\n  postgres:\n    external:\n      secretRef: {name: rds}\n  redis:\n    external:\n      secretRef: {name: cache}\n",
+        );
+        let env = component_env(&sf, Component::Cart);
+        let host = get(&env, "SF_POSTGRES_HOST")
+            .value_from
+            .as_ref()
+            .and_then(|v| v.secret_key_ref.as_ref())
+            .expect("secret ref");
+        assert_eq!((host.name.as_str(), host.key.as_str()), ("rds", "host"));
+        assert!(
+            get(&env, "CART_DATABASE_URL")
+                .value
+                .as_deref()
+                .is_some_and(|u| u.ends_with("/orders?sslmode=require"))
+        );
+        assert!(
+            get(&env, "CART_REDIS_URL")
+                .value
+                .as_deref()
+                .is_some_and(|u| u.starts_with("rediss://"))
+        );
+    }
+
+    #[test]
+    fn search_follows_the_catalog_and_verifies_admin_tokens() {
+        let env = component_env(&minimal(), Component::Search);
+        for name in [
+            "SEARCH_ELASTICSEARCH_URL",
+            "SEARCH_CATALOG_URL",
+            "SEARCH_JWKS_URL",
+        ] {
+            assert!(get(&env, name).value.is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn users_gets_its_key_encryption_key_and_listen_address() {
+        let env = component_env(&minimal(), Component::Users);
+        assert_eq!(
+            get(&env, "USERS_LISTEN_ADDR").value.as_deref(),
+            Some("0.0.0.0:8080")
+        );
+        let seed = get(&env, "USERS_SIGNING_KEY_ENCRYPTION_KEY")
+            .value_from
+            .as_ref()
+            .and_then(|v| v.secret_key_ref.as_ref())
+            .expect("secret ref");
+        assert_eq!(seed.name, "shop-jwt");
+        assert!(
+            get(&env, "USERS_DATABASE_URL")
+                .value
+                .as_deref()
+                .is_some_and(|u| u.ends_with("/users"))
+        );
+    }
+}

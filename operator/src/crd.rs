@@ -1,0 +1,361 @@
+//! The `Storefront` custom resource (`storefront.dev/v1alpha1`): its spec, status and schema rules.
+//!
+//! Validation lives in the schema so the apiserver rejects bad specs at admission time: bounds and
+//! patterns from schemars attributes, cross-field rules as CEL (`x-kubernetes-validations`).
+
+use std::collections::BTreeMap;
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A Kubernetes resource quantity such as `250m`, `1`, `512Mi` or `10Gi`.
+const QUANTITY_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$";
+/// A DNS-1123 host name, optionally with a leading wildcard label.
+const HOST_PATTERN: &str =
+    r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+/// A container image tag.
+const TAG_PATTERN: &str = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
+/// A DNS-1123 object name (Secrets, StorageClasses, IngressClasses).
+const NAME_PATTERN: &str = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";
+
+/// Desired state of one store.
+// Each `printcolumn(...)` repeats `type_ = "string"`, which clippy mistakes for a repeated attribute.
+#[allow(clippy::duplicated_attributes)]
+#[derive(CustomResource, KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "storefront.dev",
+    version = "v1alpha1",
+    kind = "Storefront",
+    plural = "storefronts",
+    shortname = "sf",
+    namespaced,
+    doc = "A store: its services, databases, routes and scaling, kept as declared by the Storefront operator.",
+    status = "StorefrontStatus",
+    derive = "PartialEq",
+    validation = kube::core::Rule::new("self.metadata.name.size() <= 40").message("metadata.name must be at most 40 characters: children are named <name>-<component>"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(name = "Version", type_ = "string", json_path = ".spec.version"),
+    printcolumn(name = "URL", type_ = "string", json_path = ".status.url"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct StorefrontSpec {
+    /// Release of the services to run: the image tag of every component.
+    #[schemars(regex(pattern = TAG_PATTERN))]
+    pub version: String,
+    /// Host name the store is served on; the Ingress routes it.
+    #[schemars(length(min = 1, max = 253), regex(pattern = HOST_PATTERN))]
+    pub host: String,
+    /// Stop reconciling: children are left exactly as they are until this is false again.
+    #[serde(default)]
+    pub paused: bool,
+    /// Where the component images come from.
+    #[serde(default)]
+    pub image: ImageSpec,
+    /// How the store is exposed.
+    #[serde(default)]
+    pub ingress: IngressSpec,
+    /// Per-component replicas, resources and autoscaling.
+    #[serde(default)]
+    pub components: Components,
+    /// The four data stores, each managed by the operator or external.
+    #[serde(default)]
+    pub databases: Databases,
+    /// Backup policy of the managed databases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backups: Option<BackupSpec>,
+}
+
+/// Container image source.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageSpec {
+    /// Registry and path prefix; images are `<registry>/<component>:<version>`.
+    /// Default `ghcr.io/storefront`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
+    pub registry: Option<String>,
+    /// Image pull policy of every component container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<PullPolicy>,
+}
+
+/// Kubernetes image pull policy.
+#[derive(JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+impl PullPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "Always",
+            PullPolicy::IfNotPresent => "IfNotPresent",
+            PullPolicy::Never => "Never",
+        }
+    }
+}
+
+/// Ingress settings.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IngressSpec {
+    /// IngressClass to use; the cluster default when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = NAME_PATTERN))]
+    pub class_name: Option<String>,
+    /// Secret with the TLS certificate for `host`; plain HTTP when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = NAME_PATTERN))]
+    pub tls_secret_name: Option<String>,
+}
+
+/// The five components of a store.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Components {
+    #[serde(default)]
+    pub catalog: ComponentSpec,
+    #[serde(default)]
+    pub cart: ComponentSpec,
+    #[serde(default)]
+    pub users: ComponentSpec,
+    #[serde(default)]
+    pub search: ComponentSpec,
+    #[serde(default)]
+    pub store_ui: ComponentSpec,
+}
+
+/// Scaling and resources of one component.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("!(has(self.replicas) && has(self.autoscaling))").message("set either replicas or autoscaling, not both"))]
+pub struct ComponentSpec {
+    /// Fixed number of pods (default 1). Ignored when `autoscaling` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub replicas: Option<i32>,
+    /// CPU and memory requests and limits of the component's container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    /// Horizontal autoscaling on CPU utilisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
+}
+
+/// Requests and limits, as Kubernetes quantities.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Resources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<ResourceAmounts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<ResourceAmounts>,
+}
+
+/// CPU and memory amounts.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceAmounts {
+    /// CPU, e.g. `250m` or `2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = QUANTITY_PATTERN))]
+    pub cpu: Option<String>,
+    /// Memory, e.g. `256Mi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = QUANTITY_PATTERN))]
+    pub memory: Option<String>,
+}
+
+/// Autoscaling bounds of one component.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("self.minReplicas <= self.maxReplicas").message("autoscaling.minReplicas must be less than or equal to autoscaling.maxReplicas"))]
+pub struct Autoscaling {
+    /// Lower bound of replicas.
+    #[schemars(range(min = 1, max = 100))]
+    pub min_replicas: i32,
+    /// Upper bound of replicas.
+    #[schemars(range(min = 1, max = 100))]
+    pub max_replicas: i32,
+    /// Target average CPU utilisation, in percent of the CPU request.
+    #[serde(default = "default_target_cpu")]
+    #[schemars(range(min = 1, max = 100))]
+    pub target_cpu_utilization: i32,
+}
+
+fn default_target_cpu() -> i32 {
+    80
+}
+
+/// The store's data stores.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Databases {
+    /// PostgreSQL: databases `users`, `orders` and `catalog`.
+    #[serde(default)]
+    pub postgres: DatabaseSpec,
+    /// Redis: carts and event streams.
+    #[serde(default)]
+    pub redis: DatabaseSpec,
+    /// MongoDB: product documents.
+    #[serde(default)]
+    pub mongodb: DatabaseSpec,
+    /// OpenSearch (or Elasticsearch): the search index.
+    #[serde(default)]
+    pub opensearch: DatabaseSpec,
+}
+
+/// One data store: run by the operator (`managed`) or provided (`external`).
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("has(self.managed) != has(self.external)").message("set exactly one of managed or external"))]
+pub struct DatabaseSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<ManagedDatabase>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalDatabase>,
+}
+
+impl Default for DatabaseSpec {
+    fn default() -> Self {
+        DatabaseSpec {
+            managed: Some(ManagedDatabase::default()),
+            external: None,
+        }
+    }
+}
+
+/// A database the operator runs as a StatefulSet with a PersistentVolumeClaim.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedDatabase {
+    /// Volume size (default `1Gi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = QUANTITY_PATTERN))]
+    pub storage: Option<String>,
+    /// StorageClass of the volume; the cluster default when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = NAME_PATTERN))]
+    pub storage_class_name: Option<String>,
+    /// Image tag of the database server; a tested default per engine when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = TAG_PATTERN))]
+    pub version: Option<String>,
+}
+
+/// A database outside the cluster (RDS, ElastiCache, Atlas, OpenSearch Service...).
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalDatabase {
+    /// Secret in the Storefront's namespace with the keys `host`, `port`, `username` and
+    /// `password` (URL-safe). Connections to external databases use TLS.
+    pub secret_ref: SecretRef,
+}
+
+/// Reference to a Secret in the same namespace.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretRef {
+    #[schemars(length(min = 1, max = 253), regex(pattern = NAME_PATTERN))]
+    pub name: String,
+}
+
+/// Backup policy. Recorded now; the CronJobs that act on it come later.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupSpec {
+    /// Cron schedule, e.g. `0 3 * * *`.
+    #[schemars(length(min = 9, max = 100))]
+    pub schedule: String,
+    /// Number of backups to keep.
+    #[serde(default = "default_retention")]
+    #[schemars(range(min = 1, max = 365))]
+    pub retention: i32,
+    /// Where backups go: an object-store URL such as `s3://bucket/prefix`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1000))]
+    pub target: Option<String>,
+}
+
+fn default_retention() -> i32 {
+    7
+}
+
+/// Observed state, written by the operator only.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StorefrontStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready`, `Progressing` and `Degraded`, following the Kubernetes condition conventions.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// Ready and desired replicas of each component and managed database, by name.
+    #[serde(default)]
+    pub components: BTreeMap<String, ComponentStatus>,
+    /// Where the store is served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Replica counts of one workload.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentStatus {
+    pub ready_replicas: i32,
+    pub desired_replicas: i32,
+}
+
+/// A status condition (the shape of `metav1.Condition`).
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    /// CamelCase reason for the last transition.
+    pub reason: String,
+    /// Human-readable details.
+    pub message: String,
+    /// RFC 3339 time of the last status change.
+    pub last_transition_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+impl StorefrontSpec {
+    /// The URL the store is served on.
+    pub fn url(&self) -> String {
+        let scheme = if self.ingress.tls_secret_name.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.host)
+    }
+}
+
+impl Storefront {
+    /// The condition of the given type, if the status has one.
+    pub fn condition(&self, type_: &str) -> Option<&Condition> {
+        self.status
+            .as_ref()?
+            .conditions
+            .iter()
+            .find(|c| c.type_ == type_)
+    }
+}

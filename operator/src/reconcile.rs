@@ -1,0 +1,353 @@
+//! One reconcile of one Storefront: validate → ensure Secrets → apply the children built by
+//! [`crate::children`] → remove children the spec no longer declares → write `status`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Client, Resource, ResourceExt};
+use serde_json::json;
+
+use crate::apply::{Change, ChangeTracker, apply, create_secret_if_absent, delete_if_owned};
+use crate::backoff::Backoff;
+use crate::children::secret::{self, OsRandom};
+use crate::children::{self, ChildKind, Children};
+use crate::crd::{Storefront, StorefrontStatus};
+use crate::error::{Error, Result};
+use crate::meta::{LABEL_INSTANCE, MANAGED_SELECTOR, MANAGER};
+use crate::metrics as m;
+use crate::status::{self, Outcome, Workload};
+use crate::validate::validate;
+
+/// Requeue interval of a Storefront that is Ready: a periodic resync on top of the watches.
+const RESYNC_READY: Duration = Duration::from_secs(300);
+/// Requeue interval while something is still rolling out (watches usually come first).
+const RESYNC_PROGRESSING: Duration = Duration::from_secs(30);
+
+/// Shared state of all reconciles.
+pub struct Context {
+    pub client: Client,
+    pub recorder: Recorder,
+    pub backoff: Backoff,
+    pub changes: ChangeTracker,
+}
+
+impl Context {
+    pub fn new(client: Client, identity: &str) -> Self {
+        let reporter = Reporter {
+            controller: MANAGER.into(),
+            instance: Some(identity.to_string()),
+        };
+        Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            backoff: Backoff::default(),
+            changes: ChangeTracker::default(),
+        }
+    }
+
+    async fn publish(&self, sf: &Storefront, type_: EventType, reason: &str, note: String) {
+        let event = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(truncate(note, 1000)),
+            action: "Reconcile".into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, &sf.object_ref(&())).await {
+            tracing::warn!(error = %e, "could not publish event");
+        }
+    }
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max - 3;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push_str("...");
+    }
+    s
+}
+
+/// Key of an object in the backoff table.
+pub fn key(sf: &Storefront) -> String {
+    format!("{}/{}", sf.namespace().unwrap_or_default(), sf.name_any())
+}
+
+/// The controller's reconcile function.
+pub async fn reconcile(sf: Arc<Storefront>, ctx: Arc<Context>) -> Result<Action> {
+    let started = Instant::now();
+    metrics::gauge!(m::IN_FLIGHT).increment(1.0);
+    let result = reconcile_storefront(&sf, &ctx).await;
+    metrics::gauge!(m::IN_FLIGHT).decrement(1.0);
+    metrics::histogram!(m::RECONCILE_DURATION).record(started.elapsed().as_secs_f64());
+    metrics::counter!(m::RECONCILES).increment(1);
+    match &result {
+        Ok(_) => ctx.backoff.reset(&key(&sf)),
+        Err(e) => {
+            metrics::counter!(m::RECONCILE_ERRORS, "error" => e.metric_label()).increment(1);
+            tracing::warn!(storefront = %key(&sf), error = %e, "reconcile failed");
+            ctx.publish(&sf, EventType::Warning, "ReconcileFailed", e.to_string())
+                .await;
+            // Best effort, and only on the first failure in a row: repeated failures must not
+            // add reads and writes to an API server that may be the cause.
+            let already = sf
+                .condition(status::DEGRADED)
+                .is_some_and(|c| c.status == "True" && c.reason == "ReconcileFailed");
+            if !already {
+                let workloads = observe(&ctx.client, &sf).await.unwrap_or_default();
+                let status =
+                    status::compute(&sf, &workloads, &Outcome::Failed(e.to_string()), &now());
+                if let Err(e) = write_status(&ctx.client, &sf, status).await {
+                    tracing::debug!(error = %e, "could not record the failure in status");
+                }
+            }
+        }
+    }
+    result
+}
+
+/// Requeues a failed object after its own growing, jittered delay.
+pub fn error_policy(sf: Arc<Storefront>, _error: &Error, ctx: Arc<Context>) -> Action {
+    Action::requeue(ctx.backoff.next_delay(&key(&sf)))
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+async fn reconcile_storefront(sf: &Storefront, ctx: &Context) -> Result<Action> {
+    if sf.meta().deletion_timestamp.is_some() {
+        // Children go with it through their owner references.
+        ctx.changes
+            .forget(&sf.namespace().unwrap_or_default(), &sf.name_any());
+        return Ok(Action::await_change());
+    }
+    if let Err(problems) = validate(sf) {
+        let previous = sf.status.as_ref().and_then(|s| s.observed_generation);
+        if previous != sf.metadata.generation {
+            ctx.publish(sf, EventType::Warning, "InvalidSpec", problems.clone())
+                .await;
+        }
+        let workloads = observe(&ctx.client, sf).await?;
+        let status = status::compute(sf, &workloads, &Outcome::Invalid(problems), &now());
+        write_status(&ctx.client, sf, status).await?;
+        return Ok(Action::await_change());
+    }
+    if sf.spec.paused {
+        let workloads = observe(&ctx.client, sf).await?;
+        let status = status::compute(sf, &workloads, &Outcome::Paused, &now());
+        write_status(&ctx.client, sf, status).await?;
+        return Ok(Action::await_change());
+    }
+
+    let mut changed: Vec<String> = Vec::new();
+    let namespace = sf.namespace().ok_or(Error::MissingField("namespace"))?;
+    for name in [secret::CREDENTIALS_SUFFIX, secret::JWT_SUFFIX] {
+        let object_name = crate::meta::child_name(sf, name);
+        let change = create_secret_if_absent(&ctx.client, &namespace, &object_name, || {
+            let mut random = OsRandom;
+            Ok(match name {
+                secret::CREDENTIALS_SUFFIX => secret::credentials(sf, &mut random)?,
+                _ => secret::jwt(sf, &mut random)?,
+            })
+        })
+        .await?;
+        if change == Change::Created {
+            changed.push(format!("created Secret/{object_name}"));
+        }
+    }
+
+    let desired = children::desired(sf);
+    let workloads = apply_children(ctx, &desired, &mut changed).await?;
+    if sf.status.as_ref().and_then(|s| s.observed_generation) != sf.metadata.generation {
+        remove_absent(ctx, sf, &desired, &mut changed).await?;
+    }
+
+    if !changed.is_empty() {
+        let created = changed.iter().filter(|c| c.starts_with("created")).count();
+        let reason = if created == changed.len() {
+            "Created"
+        } else {
+            "Updated"
+        };
+        ctx.publish(sf, EventType::Normal, reason, changed.join(", "))
+            .await;
+    }
+
+    let status = status::compute(sf, &workloads, &Outcome::Applied, &now());
+    let ready = status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == status::READY && c.status == "True");
+    let became_ready = ready
+        && sf
+            .condition(status::READY)
+            .is_none_or(|c| c.status != "True");
+    write_status(&ctx.client, sf, status).await?;
+    if became_ready {
+        ctx.publish(
+            sf,
+            EventType::Normal,
+            "Ready",
+            "all components are ready".into(),
+        )
+        .await;
+    }
+    Ok(Action::requeue(if ready {
+        RESYNC_READY
+    } else {
+        RESYNC_PROGRESSING
+    }))
+}
+
+fn note<K: Resource<DynamicType = ()>>(obj: &K, change: Change, changed: &mut Vec<String>) {
+    let verb = match change {
+        Change::Created => "created",
+        Change::Updated => "updated",
+        Change::Unchanged => return,
+    };
+    changed.push(format!(
+        "{verb} {}/{}",
+        K::kind(&()),
+        obj.meta().name.as_deref().unwrap_or_default()
+    ));
+}
+
+/// Applies all objects of one kind concurrently, noting what changed.
+async fn apply_all<K>(ctx: &Context, objects: &[K], changed: &mut Vec<String>) -> Result<Vec<K>>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::Serialize
+        + serde::de::DeserializeOwned,
+{
+    let applied =
+        futures::future::try_join_all(objects.iter().map(|o| apply(&ctx.client, o, &ctx.changes)))
+            .await?;
+    Ok(applied
+        .into_iter()
+        .map(|(obj, change)| {
+            note(&obj, change, changed);
+            obj
+        })
+        .collect())
+}
+
+/// Applies every child, stage by stage (configuration, data stores, components, guards and
+/// routes), each stage's objects concurrently. Returns the workloads' reports read from the
+/// apply responses, so status needs no extra reads.
+async fn apply_children(
+    ctx: &Context,
+    desired: &Children,
+    changed: &mut Vec<String>,
+) -> Result<Vec<Workload>> {
+    apply_all(ctx, &desired.config_maps, changed).await?;
+    let stores = apply_all(ctx, &desired.stateful_sets, changed).await?;
+    apply_all(ctx, &desired.services, changed).await?;
+    let components = apply_all(ctx, &desired.deployments, changed).await?;
+    apply_all(ctx, &desired.hpas, changed).await?;
+    apply_all(ctx, &desired.pdbs, changed).await?;
+    apply_all(ctx, &desired.network_policies, changed).await?;
+    apply_all(ctx, &desired.ingresses, changed).await?;
+    let mut workloads: Vec<Workload> = stores.iter().map(Workload::from).collect();
+    workloads.extend(components.iter().map(Workload::from));
+    Ok(workloads)
+}
+
+/// Deletes optional children the spec stopped declaring (run when the generation changed).
+async fn remove_absent(
+    ctx: &Context,
+    sf: &Storefront,
+    desired: &Children,
+    changed: &mut Vec<String>,
+) -> Result<()> {
+    let namespace = sf.namespace().ok_or(Error::MissingField("namespace"))?;
+    let uid = sf.uid().ok_or(Error::MissingField("uid"))?;
+    let client = &ctx.client;
+    for (kind, name) in &desired.absent {
+        let deleted = match kind {
+            ChildKind::ConfigMap => {
+                delete_if_owned::<ConfigMap>(client, &namespace, name, &uid).await?
+            }
+            ChildKind::StatefulSet => {
+                delete_if_owned::<StatefulSet>(client, &namespace, name, &uid).await?
+            }
+            ChildKind::Service => {
+                delete_if_owned::<Service>(client, &namespace, name, &uid).await?
+            }
+            ChildKind::HorizontalPodAutoscaler => {
+                delete_if_owned::<HorizontalPodAutoscaler>(client, &namespace, name, &uid).await?
+            }
+            ChildKind::NetworkPolicy => {
+                delete_if_owned::<NetworkPolicy>(client, &namespace, name, &uid).await?
+            }
+        };
+        if deleted {
+            changed.push(format!("deleted {kind:?}/{name}"));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the workloads of a Storefront without changing anything (paused, invalid, failed).
+async fn observe(client: &Client, sf: &Storefront) -> Result<Vec<Workload>> {
+    let namespace = sf.namespace().ok_or(Error::MissingField("namespace"))?;
+    let selector = format!("{MANAGED_SELECTOR},{LABEL_INSTANCE}={}", sf.name_any());
+    let params = ListParams::default().labels(&selector);
+    let owned = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        meta.owner_references
+            .iter()
+            .flatten()
+            .any(|o| Some(&o.uid) == sf.metadata.uid.as_ref())
+    };
+    let mut workloads: Vec<Workload> = Api::<StatefulSet>::namespaced(client.clone(), &namespace)
+        .list(&params)
+        .await?
+        .items
+        .iter()
+        .filter(|s| owned(&s.metadata))
+        .map(Workload::from)
+        .collect();
+    workloads.extend(
+        Api::<Deployment>::namespaced(client.clone(), &namespace)
+            .list(&params)
+            .await?
+            .items
+            .iter()
+            .filter(|d| owned(&d.metadata))
+            .map(Workload::from),
+    );
+    Ok(workloads)
+}
+
+/// Server-side applies `status` on the status subresource, skipping the call when unchanged.
+async fn write_status(client: &Client, sf: &Storefront, status: StorefrontStatus) -> Result<()> {
+    if sf.status.as_ref() == Some(&status) {
+        return Ok(());
+    }
+    let namespace = sf.namespace().ok_or(Error::MissingField("namespace"))?;
+    let api: Api<Storefront> = Api::namespaced(client.clone(), &namespace);
+    let patch = json!({
+        "apiVersion": Storefront::api_version(&()),
+        "kind": Storefront::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        &sf.name_any(),
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
