@@ -62,6 +62,8 @@ enum BenchTarget {
     Operator,
     /// The users service: login throughput, `GET /me` at 64 connections, JWT verifications per second.
     Users,
+    /// Search on the demo catalog: query and suggest latency vs the engine alone, indexing lag.
+    Search,
 }
 
 #[derive(Subcommand)]
@@ -96,5 +98,8 @@ fn main() -> Result<()> {
         Command::Bench {
             target: BenchTarget::Users,
         } => bench::example("storefront-users", "bench"),
+        Command::Bench {
+            target: BenchTarget::Search,
+        } => bench::example("storefront-tests", "bench_search"),
     }
 }

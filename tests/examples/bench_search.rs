@@ -1,0 +1,287 @@
+//! Search load figures on the demo catalog: query and suggest latency (p50/p99) and throughput at
+//! 32 connections through the search service, the same queries sent straight to the engine in the
+//! same run (the service's overhead as a ratio), and the lag from a catalog write to searchable.
+//! Prints figures only; never fails on timing. Run with `--release` (`cargo xtask bench search`).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use storefront_kit::Shutdown;
+use storefront_kit::testing::{opensearch_url, unique_name};
+use storefront_search::catalog::CatalogClient;
+use storefront_search::engine::Engine;
+use storefront_search::request::SearchRequest;
+use storefront_search::sync::Follower;
+use storefront_search::{AppState, query, service};
+use storefront_tests::stack::{self, RunningCatalog};
+
+const CONNECTIONS: usize = 32;
+const QUERIES: &[&str] = &[
+    "travel", "shirt", "lamp", "jacket", "bag", "shoe", "mug", "classic", "vintage", "light",
+];
+const SUGGESTIONS: &[&str] = &["tr", "sh", "la", "ja", "ba", "cl", "vi", "li", "mu", "wo"];
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    storefront_kit::install_crypto_provider();
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let duration = Duration::from_secs(seconds);
+
+    let catalog = RunningCatalog::start().await;
+    let seeded = storefront_catalog::seed::run(&catalog.state).await?;
+    let engine = Engine::connect(
+        &opensearch_url(),
+        &unique_name("bench"),
+        Duration::from_secs(10),
+    )?;
+    let feed = CatalogClient::new(&catalog.url, Duration::from_secs(10))?;
+    let (follower, sync) = Follower::new(engine.clone(), feed, Duration::from_millis(50));
+    let shutdown = Shutdown::new();
+    let following = tokio::spawn(follower.run(shutdown.clone()));
+
+    let indexed_after = Instant::now();
+    let products = seeded.products_created + seeded.already_present;
+    loop {
+        engine.refresh().await.ok();
+        let count = engine
+            .search(json!({ "size": 0, "query": { "term": { "deleted": false } } }))
+            .await
+            .map(|a| a["hits"]["total"]["value"].as_u64().unwrap_or(0))
+            .unwrap_or(0);
+        if count as usize >= products {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "demo catalog: {products} products indexed in {} ms",
+        indexed_after.elapsed().as_millis()
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let app = service(AppState {
+        engine: engine.clone(),
+        verifier: stack::verifier(),
+        sync,
+    });
+    let serving = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { storefront_kit::serve_on(listener, app, &stack::server_config(), shutdown).await }
+    });
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()?;
+    let service_search = run(duration, {
+        let (http, base) = (http.clone(), base.clone());
+        move |i| {
+            let url = format!("{base}/api/search?q={}", QUERIES[i % QUERIES.len()]);
+            let http = http.clone();
+            async move {
+                http.get(url)
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
+            }
+        }
+    })
+    .await;
+    let engine_search = run(duration, {
+        let engine = engine.clone();
+        move |i| {
+            let pairs = vec![("q".to_owned(), QUERIES[i % QUERIES.len()].to_owned())];
+            let engine = engine.clone();
+            async move {
+                match SearchRequest::parse(&pairs) {
+                    Ok(request) => engine.search(query::search_body(&request)).await.is_ok(),
+                    Err(_) => false,
+                }
+            }
+        }
+    })
+    .await;
+    let service_suggest = run(duration, {
+        let (http, base) = (http.clone(), base.clone());
+        move |i| {
+            let url = format!(
+                "{base}/api/search/suggest?q={}",
+                SUGGESTIONS[i % SUGGESTIONS.len()]
+            );
+            let http = http.clone();
+            async move {
+                http.get(url)
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
+            }
+        }
+    })
+    .await;
+    let engine_suggest = run(duration, {
+        let engine = engine.clone();
+        move |i| {
+            let engine = engine.clone();
+            let text = SUGGESTIONS[i % SUGGESTIONS.len()];
+            async move { engine.search(query::suggest_body(text, 8)).await.is_ok() }
+        }
+    })
+    .await;
+
+    println!(
+        "\n{CONNECTIONS} connections, {seconds} s each        req/s     p50 ms   p99 ms   errors"
+    );
+    for (name, figures) in [
+        ("search through the service", &service_search),
+        ("search straight to the engine", &engine_search),
+        ("suggest through the service", &service_suggest),
+        ("suggest straight to the engine", &engine_suggest),
+    ] {
+        println!(
+            "{name:<32} {:>9.0} {:>9.2} {:>8.2} {:>8}",
+            figures.rate, figures.p50_ms, figures.p99_ms, figures.errors
+        );
+    }
+    println!(
+        "service p99 / engine p99: search {:.2}x, suggest {:.2}x (target ≤ 1.25x)",
+        service_search.p99_ms / engine_search.p99_ms,
+        service_suggest.p99_ms / engine_suggest.p99_ms
+    );
+
+    let lags = indexing_lag(&catalog, &engine, 30).await?;
+    println!(
+        "catalog write → searchable over {} writes: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (target p99 ≤ 2000 ms)",
+        lags.len(),
+        percentile(&lags, 0.50),
+        percentile(&lags, 0.99),
+        lags.last().copied().unwrap_or_default()
+    );
+
+    shutdown.trigger();
+    following.await?;
+    serving.await??;
+    if let Some(index) = engine.current_index().await? {
+        engine.delete_index(&index).await?;
+    }
+    catalog.stop().await;
+    Ok(())
+}
+
+struct Figures {
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: usize,
+}
+
+/// `CONNECTIONS` workers call `request` back to back for `duration`.
+async fn run<F, Fut>(duration: Duration, request: F) -> Figures
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let deadline = Instant::now() + duration;
+    let workers: Vec<_> = (0..CONNECTIONS)
+        .map(|worker| {
+            let request = request.clone();
+            tokio::spawn(async move {
+                let (mut latencies, mut errors, mut i) = (Vec::new(), 0, worker);
+                while Instant::now() < deadline {
+                    let started = Instant::now();
+                    if request(i).await {
+                        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+                    } else {
+                        errors += 1;
+                    }
+                    i += CONNECTIONS;
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let (mut latencies, mut errors) = (Vec::new(), 0);
+    for worker in workers {
+        if let Ok((l, e)) = worker.await {
+            latencies.extend(l);
+            errors += e;
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    Figures {
+        rate: latencies.len() as f64 / duration.as_secs_f64(),
+        p50_ms: percentile(&latencies, 0.50),
+        p99_ms: percentile(&latencies, 0.99),
+        errors,
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Renames a product in the catalog and waits until search finds it by its new word.
+async fn indexing_lag(
+    catalog: &RunningCatalog,
+    engine: &Engine,
+    writes: usize,
+) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+    let http = reqwest::Client::new();
+    let admin = stack::token("bench-admin", &["admin"]);
+    let page: Value = http
+        .get(format!("{}/api/catalog/products?limit=1", catalog.url))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let product = page["items"][0].clone();
+    let id = product["id"].as_str().ok_or("no product")?.to_owned();
+    let mut lags = Vec::new();
+    for n in 0..writes {
+        let word = format!("zq{n}marker");
+        let mut body = product.clone();
+        body["title"] = json!(format!("Benchmark {word}"));
+        let body = json!({
+            "slug": body["slug"], "title": body["title"], "description": body["description"],
+            "brand": body["brand"], "status": "active", "categoryIds": body["categoryIds"],
+            "variants": body["variants"].as_array().map(|vs| vs.iter().map(|v| json!({
+                "sku": v["sku"], "title": v["title"], "price": v["price"], "attributes": v["attributes"]
+            })).collect::<Vec<_>>()),
+        });
+        let written = Instant::now();
+        let status = http
+            .put(format!("{}/api/catalog/products/{id}", catalog.url))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+            .await?
+            .status();
+        if !status.is_success() {
+            return Err(format!("catalog write answered {status}").into());
+        }
+        loop {
+            let found = engine
+                .search(json!({ "size": 0, "query": { "match": { "title": word } } }))
+                .await
+                .map(|a| a["hits"]["total"]["value"].as_u64().unwrap_or(0) > 0)
+                .unwrap_or(false);
+            if found {
+                break;
+            }
+            if written.elapsed() > Duration::from_secs(30) {
+                return Err("a write did not become searchable within 30 s".into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        lags.push(written.elapsed().as_secs_f64() * 1000.0);
+    }
+    lags.sort_by(f64::total_cmp);
+    Ok(lags)
+}
