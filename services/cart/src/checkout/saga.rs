@@ -319,25 +319,11 @@ async fn confirm(state: &AppState, claim: &Claim, order: &Order) -> Result<Step,
         Err(error) => return suspend(state, claim, &error).await,
     }
     let mut tx = state.db.begin().await?;
-    let updated = sqlx::query(
-        "UPDATE orders SET status = 'CONFIRMED', saga_step = 'done', lease_token = NULL,
-                version = version + 1, updated_at = now()
-          WHERE id = $1 AND lease_token = $2 AND status = 'PENDING' AND saga_step = 'authorized'",
-    )
-    .bind(claim.order.as_uuid())
-    .bind(claim.token)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if updated == 0 {
+    let Some(confirmed) = finish(&mut tx, claim, "CONFIRMED", SagaStep::Authorized).await? else {
         return Ok(Step::LostLease);
-    }
-    let confirmed = load(&mut tx, &claim.order).await?;
+    };
     outbox::append(&mut tx, &outbox::Event::order_placed(&confirmed)).await?;
-    let response = response_for(&confirmed);
-    if let Some(key) = &confirmed.idempotency_key {
-        idempotency::complete(&mut tx, &confirmed.user_id, key, &response).await?;
-    }
+    let response = answer(&mut tx, &confirmed).await?;
     tx.commit().await?;
     tracing::info!(order = %claim.order, "order confirmed");
 
@@ -369,27 +355,48 @@ async fn compensate(state: &AppState, claim: &Claim, order: &Order) -> Result<St
         Err(error) => return suspend(state, claim, &error).await,
     }
     let mut tx = state.db.begin().await?;
+    let Some(failed) = finish(&mut tx, claim, "FAILED", SagaStep::Compensating).await? else {
+        return Ok(Step::LostLease);
+    };
+    let response = answer(&mut tx, &failed).await?;
+    tx.commit().await?;
+    tracing::info!(order = %claim.order, "order failed and compensated");
+    Ok(Step::Settled(response))
+}
+
+/// Ends the saga of a leased order that is at step `from`: sets its final `status` and releases
+/// the lease. `None` when another runner took the order over meanwhile.
+async fn finish(
+    tx: &mut PgConnection,
+    claim: &Claim,
+    status: &str,
+    from: SagaStep,
+) -> Result<Option<Order>, Error> {
     let updated = sqlx::query(
-        "UPDATE orders SET status = 'FAILED', saga_step = 'done', lease_token = NULL,
+        "UPDATE orders SET status = $3, saga_step = 'done', lease_token = NULL,
                 version = version + 1, updated_at = now()
-          WHERE id = $1 AND lease_token = $2 AND status = 'PENDING' AND saga_step = 'compensating'",
+          WHERE id = $1 AND lease_token = $2 AND status = 'PENDING' AND saga_step = $4",
     )
     .bind(claim.order.as_uuid())
     .bind(claim.token)
+    .bind(status)
+    .bind(from.as_str())
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if updated == 0 {
-        return Ok(Step::LostLease);
+        return Ok(None);
     }
-    let failed = load(&mut tx, &claim.order).await?;
-    let response = response_for(&failed);
-    if let Some(key) = &failed.idempotency_key {
-        idempotency::complete(&mut tx, &failed.user_id, key, &response).await?;
+    Ok(Some(load(tx, &claim.order).await?))
+}
+
+/// The checkout's answer for a settled order, stored under the client's idempotency key.
+async fn answer(tx: &mut PgConnection, order: &Order) -> Result<StoredResponse, Error> {
+    let response = response_for(order);
+    if let Some(key) = &order.idempotency_key {
+        idempotency::complete(tx, &order.user_id, key, &response).await?;
     }
-    tx.commit().await?;
-    tracing::info!(order = %claim.order, "order failed and compensated");
-    Ok(Step::Settled(response))
+    Ok(response)
 }
 
 /// Records that `from` completed, moving to `to`, and renews the lease.
