@@ -13,6 +13,7 @@ use storefront_search::engine::Engine;
 use storefront_search::request::SearchRequest;
 use storefront_search::sync::Follower;
 use storefront_search::{AppState, query, service};
+use storefront_tests::load::{percentile, print_row, run};
 use storefront_tests::stack::{self, RunningCatalog};
 
 const CONNECTIONS: usize = 32;
@@ -79,7 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A fresh engine is cold (JIT, caches): warm it with both kinds of query before measuring, so
     // whichever path is measured first is not the one that pays for it.
     let warm_up = Duration::from_secs(seconds.min(3));
-    run(warm_up, {
+    run(CONNECTIONS, warm_up, {
         let engine = engine.clone();
         move |i| {
             let pairs = vec![("q".to_owned(), QUERIES[i % QUERIES.len()].to_owned())];
@@ -95,7 +96,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     })
     .await;
-    let service_search = run(duration, {
+    let service_search = run(CONNECTIONS, duration, {
         let (http, base) = (http.clone(), base.clone());
         move |i| {
             let url = format!("{base}/api/search?q={}", QUERIES[i % QUERIES.len()]);
@@ -110,7 +111,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     })
     .await;
-    let engine_search = run(duration, {
+    let engine_search = run(CONNECTIONS, duration, {
         let engine = engine.clone();
         move |i| {
             let pairs = vec![("q".to_owned(), QUERIES[i % QUERIES.len()].to_owned())];
@@ -124,7 +125,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     })
     .await;
-    let service_suggest = run(duration, {
+    let service_suggest = run(CONNECTIONS, duration, {
         let (http, base) = (http.clone(), base.clone());
         move |i| {
             let url = format!(
@@ -142,7 +143,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     })
     .await;
-    let engine_suggest = run(duration, {
+    let engine_suggest = run(CONNECTIONS, duration, {
         let engine = engine.clone();
         move |i| {
             let engine = engine.clone();
@@ -161,10 +162,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("suggest through the service", &service_suggest),
         ("suggest straight to the engine", &engine_suggest),
     ] {
-        println!(
-            "{name:<32} {:>9.0} {:>9.2} {:>8.2} {:>8}",
-            figures.rate, figures.p50_ms, figures.p99_ms, figures.errors
-        );
+        print_row(name, figures);
     }
     println!(
         "service p99 / engine p99: search {:.2}x, suggest {:.2}x (target ≤ 1.25x)",
@@ -189,61 +187,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     catalog.stop().await;
     Ok(())
-}
-
-struct Figures {
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: usize,
-}
-
-/// `CONNECTIONS` workers call `request` back to back for `duration`.
-async fn run<F, Fut>(duration: Duration, request: F) -> Figures
-where
-    F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let deadline = Instant::now() + duration;
-    let workers: Vec<_> = (0..CONNECTIONS)
-        .map(|worker| {
-            let request = request.clone();
-            tokio::spawn(async move {
-                let (mut latencies, mut errors, mut i) = (Vec::new(), 0, worker);
-                while Instant::now() < deadline {
-                    let started = Instant::now();
-                    if request(i).await {
-                        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
-                    } else {
-                        errors += 1;
-                    }
-                    i += CONNECTIONS;
-                }
-                (latencies, errors)
-            })
-        })
-        .collect();
-    let (mut latencies, mut errors) = (Vec::new(), 0);
-    for worker in workers {
-        if let Ok((l, e)) = worker.await {
-            latencies.extend(l);
-            errors += e;
-        }
-    }
-    latencies.sort_by(f64::total_cmp);
-    Figures {
-        rate: latencies.len() as f64 / duration.as_secs_f64(),
-        p50_ms: percentile(&latencies, 0.50),
-        p99_ms: percentile(&latencies, 0.99),
-        errors,
-    }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 /// Renames a product in the catalog and waits until search finds it by its new word.

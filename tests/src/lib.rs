@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+pub mod load;
 pub mod stack;
 
 pub use storefront_kit::install_crypto_provider;

@@ -62,6 +62,8 @@ enum BenchTarget {
     Operator,
     /// The users service: login throughput, `GET /me` at 64 connections, JWT verifications per second.
     Users,
+    /// The catalog on the demo catalog: get-by-id and category listings vs the driver alone.
+    Catalog,
     /// Search on the demo catalog: query and suggest latency vs the engine alone, indexing lag.
     Search,
 }
@@ -98,6 +100,9 @@ fn main() -> Result<()> {
         Command::Bench {
             target: BenchTarget::Users,
         } => bench::example("storefront-users", "bench"),
+        Command::Bench {
+            target: BenchTarget::Catalog,
+        } => bench::example("storefront-tests", "bench_catalog"),
         Command::Bench {
             target: BenchTarget::Search,
         } => bench::example("storefront-tests", "bench_search"),
