@@ -9,7 +9,7 @@ use std::time::Duration;
 use storefront_catalog::ids::ProductId;
 use storefront_catalog::products::ProductStatus;
 use storefront_catalog::products::store::{self as products, ListQuery};
-use storefront_tests::load::{print_row, run};
+use storefront_tests::load::{phase_seconds, print_row, run};
 use storefront_tests::stack::RunningCatalog;
 
 const CONNECTIONS: usize = 64;
@@ -18,10 +18,7 @@ const CATEGORY: &str = "clothing";
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     storefront_kit::install_crypto_provider();
-    let seconds: u64 = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let seconds = phase_seconds();
     let duration = Duration::from_secs(seconds);
 
     let catalog = RunningCatalog::start().await;

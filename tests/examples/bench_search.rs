@@ -13,7 +13,7 @@ use storefront_search::engine::Engine;
 use storefront_search::request::SearchRequest;
 use storefront_search::sync::Follower;
 use storefront_search::{AppState, query, service};
-use storefront_tests::load::{percentile, print_row, run};
+use storefront_tests::load::{percentile, phase_seconds, print_row, run};
 use storefront_tests::stack::{self, RunningCatalog};
 
 const CONNECTIONS: usize = 32;
@@ -25,10 +25,7 @@ const SUGGESTIONS: &[&str] = &["tr", "sh", "la", "ja", "ba", "cl", "vi", "li", "
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     storefront_kit::install_crypto_provider();
-    let seconds: u64 = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let seconds = phase_seconds();
     let duration = Duration::from_secs(seconds);
 
     let catalog = RunningCatalog::start().await;

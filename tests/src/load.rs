@@ -4,6 +4,14 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+/// How long each load phase lasts: `BENCH_SECONDS`, default 5.
+pub fn phase_seconds() -> u64 {
+    std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5)
+}
+
 /// What one load phase measured.
 #[derive(Debug, Clone, Copy)]
 pub struct Figures {
