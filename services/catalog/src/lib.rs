@@ -156,6 +156,7 @@ pub async fn prepare(ledger: &sqlx::PgPool, documents: &mongodb::Database) -> Re
         stock::get_reservation,
         stock::commit,
         stock::release,
+        stock::return_stock,
         changes::list_changes,
     )
 )]

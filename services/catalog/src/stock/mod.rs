@@ -1,4 +1,4 @@
-//! Stock: the checkout saga's internal endpoints (reserve, commit, release by order id), the
+//! Stock: the checkout saga's internal endpoints (reserve, commit, release, return by order id), the
 //! admin's stock level per SKU, and the loop that expires reservations never committed.
 
 pub mod reservations;
@@ -37,6 +37,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/internal/stock/reservations/{order_id}/release",
             post(release),
+        )
+        .route(
+            "/internal/stock/reservations/{order_id}/return",
+            post(return_stock),
         )
         .route("/api/catalog/skus/{sku}/stock", put(set_stock))
 }
@@ -128,6 +132,20 @@ pub async fn release(
 ) -> Result<Json<Reservation>, Error> {
     let order = OrderId::parse(&order)?;
     let (reservation, products) = reservations::release(&state.ledger, &order).await?;
+    mirror(&state, &products).await;
+    Ok(Json(reservation))
+}
+
+/// Puts a cancelled order's committed units back on hand, exactly once per order id (a repeat
+/// answers 200 and changes nothing). 409 if the order's stock was never committed.
+#[utoipa::path(post, path = "/internal/stock/reservations/{order_id}/return", tag = "internal",
+    responses((status = 200, body = Reservation), (status = 409, body = storefront_kit::Problem)))]
+pub async fn return_stock(
+    State(state): State<AppState>,
+    Path(order): Path<String>,
+) -> Result<Json<Reservation>, Error> {
+    let order = OrderId::parse(&order)?;
+    let (reservation, products) = reservations::return_stock(&state.ledger, &order).await?;
     mirror(&state, &products).await;
     Ok(Json(reservation))
 }

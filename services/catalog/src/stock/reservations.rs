@@ -20,6 +20,8 @@ pub enum ReservationStatus {
     Committed,
     Released,
     Expired,
+    /// Committed, then the order was cancelled: the units are back on hand.
+    Returned,
 }
 
 impl ReservationStatus {
@@ -29,6 +31,7 @@ impl ReservationStatus {
             "committed" => Self::Committed,
             "released" => Self::Released,
             "expired" => Self::Expired,
+            "returned" => Self::Returned,
             other => {
                 return Err(Error::Internal(format!(
                     "unknown reservation status {other}"
@@ -334,6 +337,11 @@ pub async fn commit(
                 "The reservation of order {order} was released or expired; it cannot be committed."
             )));
         }
+        ReservationStatus::Returned => {
+            return Err(Error::conflict(format!(
+                "The stock of order {order} was returned; it cannot be committed again."
+            )));
+        }
     };
     let reservation = load(&mut tx, order)
         .await?
@@ -362,9 +370,61 @@ pub async fn release(
     let products = match status {
         ReservationStatus::Reserved => settle(&mut tx, order, ReservationStatus::Released).await?,
         ReservationStatus::Released | ReservationStatus::Expired => Vec::new(),
-        ReservationStatus::Committed => {
+        ReservationStatus::Committed | ReservationStatus::Returned => {
             return Err(Error::conflict(format!(
                 "The reservation of order {order} is committed; it cannot be released."
+            )));
+        }
+    };
+    let reservation = load(&mut tx, order)
+        .await?
+        .ok_or_else(|| Error::Internal("reservation vanished".into()))?;
+    tx.commit().await?;
+    Ok((reservation, products))
+}
+
+/// Puts a committed order's units back on hand (the order was cancelled). Idempotent by order id:
+/// the first call adds the units and marks the reservation `returned`, later calls change
+/// nothing; a reservation that was never committed (or no reservation at all) is a conflict.
+pub async fn return_stock(
+    pool: &PgPool,
+    order: &OrderId,
+) -> Result<(Reservation, Vec<ProductId>), Error> {
+    let mut tx = pool.begin().await?;
+    let status = lock(&mut tx, order).await?.map(|(status, _)| status);
+    let products = match status {
+        Some(ReservationStatus::Returned) => Vec::new(),
+        Some(ReservationStatus::Committed) => {
+            let lines = sqlx::query(
+                "SELECT sku, quantity FROM reservation_lines WHERE order_id = $1 ORDER BY sku",
+            )
+            .bind(order.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut products = Vec::new();
+            for line in lines {
+                let product: String = sqlx::query_scalar(
+                    "UPDATE inventory SET on_hand = on_hand + $2 WHERE sku = $1 RETURNING product_id",
+                )
+                .bind(line.get::<String, _>("sku"))
+                .bind(line.get::<i64, _>("quantity"))
+                .fetch_one(&mut *tx)
+                .await?;
+                products.push(ProductId::parse(&product)?);
+            }
+            sqlx::query(
+                "UPDATE reservations SET status = 'returned', updated_at = now() WHERE order_id = $1",
+            )
+            .bind(order.as_str())
+            .execute(&mut *tx)
+            .await?;
+            products.sort();
+            products.dedup();
+            products
+        }
+        Some(_) | None => {
+            return Err(Error::conflict(format!(
+                "Order {order} has no committed stock to return."
             )));
         }
     };

@@ -296,3 +296,93 @@ async fn admins_set_stock_but_never_below_what_is_reserved() {
     assert_eq!(inventory(&app, "S").await, (5, 4));
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn returning_a_committed_order_puts_its_units_back_exactly_once() {
+    let app = app().await;
+    let product = app.product("r", "R", 100, 1, &[]).await;
+    app.product("q", "Q", 100, 10, &[]).await;
+    let reserve = |order: &'static str, lines: serde_json::Value| {
+        let app = &app;
+        async move {
+            app.internal_post(
+                "/internal/stock/reservations",
+                Some(json!({"orderId": order, "lines": lines})),
+            )
+            .await
+        }
+    };
+    let sold = reserve(
+        "sold",
+        json!([{"sku": "R", "quantity": 1}, {"sku": "Q", "quantity": 3}]),
+    )
+    .await;
+    assert_eq!(sold.status, StatusCode::CREATED, "{sold:?}");
+    let committed = app
+        .internal_post("/internal/stock/reservations/sold/commit", None)
+        .await;
+    assert_eq!(committed.status, StatusCode::OK, "{committed:?}");
+    assert_eq!(inventory(&app, "R").await, (0, 0));
+    assert_eq!(inventory(&app, "Q").await, (7, 0));
+    assert_eq!(
+        app.get(&format!("/api/catalog/products/{product}"))
+            .await
+            .body["inStock"],
+        false
+    );
+
+    // Concurrent and repeated returns add the units once.
+    let returns =
+        (0..5).map(|_| app.internal_post("/internal/stock/reservations/sold/return", None));
+    for reply in futures::future::join_all(returns).await {
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        assert_eq!(reply.body["status"], "returned");
+    }
+    let again = app
+        .internal_post("/internal/stock/reservations/sold/return", None)
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{again:?}");
+    assert_eq!(inventory(&app, "R").await, (1, 0));
+    assert_eq!(inventory(&app, "Q").await, (10, 0));
+    assert_eq!(
+        app.get(&format!("/api/catalog/products/{product}"))
+            .await
+            .body["inStock"],
+        true,
+        "availability refreshed"
+    );
+    assert_eq!(
+        app.get("/internal/stock/reservations/sold").await.body["status"],
+        "returned"
+    );
+    // A returned order can neither be committed nor released again.
+    for action in ["commit", "release"] {
+        let reply = app
+            .internal_post(&format!("/internal/stock/reservations/sold/{action}"), None)
+            .await;
+        assert_eq!(reply.status, StatusCode::CONFLICT, "{action}: {reply:?}");
+        assert_eq!(reply.headers["content-type"], "application/problem+json");
+    }
+    assert_eq!(inventory(&app, "Q").await, (10, 0));
+
+    // Stock that was never committed cannot be returned.
+    assert_eq!(
+        reserve("held", json!([{"sku": "Q", "quantity": 2}]))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    app.internal_post("/internal/stock/reservations/gone/release", None)
+        .await;
+    for order in ["held", "gone", "never-seen"] {
+        let reply = app
+            .internal_post(
+                &format!("/internal/stock/reservations/{order}/return"),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CONFLICT, "{order}: {reply:?}");
+    }
+    assert_eq!(inventory(&app, "Q").await, (10, 2));
+    app.cleanup().await;
+}
