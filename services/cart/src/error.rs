@@ -11,6 +11,9 @@ pub enum Error {
     BadRequest(String),
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
+    /// A query parameter that is missing or malformed (400, naming it).
+    #[error("{field} {message}")]
+    BadParameter { field: String, message: String },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -41,6 +44,13 @@ impl Error {
         Self::Invalid(vec![FieldError::new(field, message)])
     }
 
+    pub fn bad_parameter(field: &str, message: impl Into<String>) -> Self {
+        Self::BadParameter {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
     pub fn conflict(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
         Self::Conflict {
             detail: detail.into(),
@@ -52,6 +62,10 @@ impl Error {
         match self {
             Self::BadRequest(detail) => Problem::bad_request(detail.clone()),
             Self::Invalid(errors) => Problem::validation(errors.clone()),
+            Self::BadParameter { field, message } => {
+                Problem::bad_request(format!("The query parameter {field} {message}."))
+                    .with_errors(vec![FieldError::new(field.clone(), message.clone())])
+            }
             Self::NotFound(detail) => Problem::not_found(detail.clone()),
             Self::Unauthorized(detail) => Problem::unauthorized(detail.clone()),
             Self::Conflict { detail, errors } => {

@@ -22,6 +22,10 @@ use axum::extract::FromRef;
 use redis::aio::ConnectionManager;
 use sqlx::postgres::PgPoolOptions;
 use storefront_kit::{JwtVerifier, Readiness, Service, Shutdown};
+use utoipa::OpenApi as _;
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
 
 pub use config::Config;
 pub use error::Error;
@@ -68,13 +72,55 @@ impl AppState {
     }
 }
 
-/// The service's own routes, all under `/api/cart` (the gateway forwards the prefix as is).
-pub fn routes(state: AppState) -> Router {
-    Router::new()
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Storefront cart",
+        description = "Carts, checkout and orders. Errors are RFC 9457 problem+json."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "carts", description = "A guest's or signed-in user's cart"),
+        (name = "checkout", description = "The cart becomes an order, once per Idempotency-Key"),
+        (name = "orders", description = "The caller's orders"),
+        (name = "admin", description = "Every order, status changes and the dashboard summary (admin only)"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every route with its OpenAPI description: a route cannot be served without being documented.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(carts::routes())
         .merge(checkout::routes())
         .merge(orders::routes())
-        .with_state(state)
+}
+
+/// The service's own routes, all under `/api/cart` (the gateway forwards the prefix as is).
+pub fn routes(state: AppState) -> Router {
+    api().with_state(state).split_for_parts().0
+}
+
+/// The OpenAPI document of [`routes`], served at `/openapi.json`.
+pub fn openapi() -> OpenApi {
+    api().into_openapi()
 }
 
 /// `/readyz` checks PostgreSQL and Redis (the catalog has its own breaker; it does not make
@@ -108,7 +154,9 @@ pub fn readiness(state: &AppState) -> Readiness {
 /// The complete service as served.
 pub fn service(state: AppState) -> Service {
     let readiness = readiness(&state);
-    Service::new("cart", routes(state)).readiness(readiness)
+    Service::new("cart", routes(state))
+        .readiness(readiness)
+        .openapi(openapi())
 }
 
 /// Connects to PostgreSQL and Redis and builds the state the configuration describes. Needs

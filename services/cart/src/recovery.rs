@@ -1,6 +1,7 @@
 //! The recovery loop: orders left PENDING by a crash (or suspended while a dependency was down)
 //! are claimed once their lease has run out and driven on by the saga, which resumes them or
-//! compensates them. Several replicas may run it: claims skip rows another replica holds.
+//! compensates them. Cancelled orders whose compensation (void, return stock) did not finish are
+//! settled the same way. Several replicas may run it: claims skip rows another replica holds.
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use crate::checkout::idempotency;
 use crate::checkout::saga::{self, Claim, Outcome};
 use crate::error::Error;
 use crate::ids::OrderId;
+use crate::orders::cancellation;
 
 /// How long finished idempotency answers are kept.
 const KEEP_ANSWERS: Duration = Duration::from_secs(24 * 3600);
@@ -21,6 +23,8 @@ const KEEP_ANSWERS: Duration = Duration::from_secs(24 * 3600);
 pub struct Report {
     pub settled: usize,
     pub suspended: usize,
+    /// Cancelled orders compensated.
+    pub cancellations: usize,
 }
 
 /// Takes over one PENDING order whose lease has expired, if any.
@@ -59,6 +63,18 @@ pub async fn recover_once(state: &AppState, batch: usize) -> Result<Report, Erro
             }
         }
     }
+    for _ in 0..batch {
+        let Some(order) = cancellation::claim_pending(state).await? else {
+            break;
+        };
+        match cancellation::settle(state, &order).await {
+            Ok(()) => report.cancellations += 1,
+            Err(error) => {
+                tracing::warn!(%order, %error, "compensating a cancelled order failed");
+                cancellation::retry_later(state, &order).await?;
+            }
+        }
+    }
     Ok(report)
 }
 
@@ -70,13 +86,11 @@ pub async fn run(state: AppState, every: Duration, shutdown: Shutdown) {
             () = tokio::time::sleep(every) => {}
         }
         match recover_once(&state, 100).await {
-            Ok(Report {
-                settled: 0,
-                suspended: 0,
-            }) => {}
+            Ok(report) if report == Report::default() => {}
             Ok(report) => tracing::info!(
                 settled = report.settled,
                 suspended = report.suspended,
+                cancellations = report.cancellations,
                 "orders recovered"
             ),
             Err(error) => tracing::warn!(%error, "recovery pass failed"),

@@ -4,15 +4,16 @@
 
 pub mod store;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use futures::future::try_join_all;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
-use storefront_kit::{FieldError, Json, Path, Principal};
+use storefront_kit::{FieldError, Json, Path, Principal, Problem};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::catalog_client::SkuView;
@@ -24,20 +25,18 @@ pub use store::{CartOwner, CartStore, Write};
 pub const CART_ID_HEADER: &str = "x-cart-id";
 pub const CART_COOKIE: &str = "cart_id";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/cart", get(get_cart).post(create_cart))
-        .route("/api/cart/lines", post(add_line))
-        .route(
-            "/api/cart/lines/{sku}",
-            put(update_line).delete(remove_line),
-        )
-        .route("/api/cart/merge", post(merge))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_cart, create_cart))
+        .routes(routes!(add_line))
+        .routes(routes!(update_line, remove_line))
+        .routes(routes!(merge))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CartLineView {
+    #[schema(value_type = String)]
     pub sku: Sku,
     pub quantity: i64,
     /// False when the catalog no longer sells the SKU; such a line blocks checkout.
@@ -57,7 +56,7 @@ pub struct CartLineView {
     pub in_stock: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CartView {
     /// The guest cart's id; absent for a signed-in user's cart.
@@ -181,6 +180,13 @@ fn respond(state: &AppState, status: StatusCode, view: CartView) -> Response {
     response
 }
 
+/// The caller's cart (a guest's by `X-Cart-Id` or cookie; empty when they have none).
+#[utoipa::path(get, path = "/api/cart", tag = "carts",
+    params(("X-Cart-Id" = Option<String>, Header, description = "A guest's cart id")),
+    security((), ("bearer" = [])),
+    responses((status = 200, description = "The cart", body = CartView),
+        (status = 400, description = "Malformed cart id", body = Problem),
+        (status = 503, description = "A dependency is down", body = Problem)))]
 async fn get_cart(
     State(state): State<AppState>,
     principal: Option<Principal>,
@@ -192,6 +198,11 @@ async fn get_cart(
 }
 
 /// A guest gets a new, empty cart (201); a signed-in user gets their cart.
+#[utoipa::path(post, path = "/api/cart", tag = "carts",
+    security((), ("bearer" = [])),
+    responses((status = 201, description = "A new guest cart; its id in `X-Cart-Id` and the cookie", body = CartView),
+        (status = 200, description = "The signed-in user's cart", body = CartView),
+        (status = 503, description = "A dependency is down", body = Problem)))]
 async fn create_cart(
     State(state): State<AppState>,
     principal: Option<Principal>,
@@ -210,16 +221,18 @@ async fn create_cart(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddLine {
     pub sku: String,
+    /// Default 1.
     pub quantity: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateLine {
+    /// 0 removes the line.
     pub quantity: i64,
 }
 
@@ -276,6 +289,13 @@ fn write_result(state: &AppState, write: Write) -> Result<(), Error> {
 }
 
 /// Adds units of a SKU (default 1). A guest without a cart gets one.
+#[utoipa::path(post, path = "/api/cart/lines", tag = "carts", request_body = AddLine,
+    params(("X-Cart-Id" = Option<String>, Header, description = "A guest's cart id")),
+    security((), ("bearer" = [])),
+    responses((status = 200, description = "The cart", body = CartView),
+        (status = 409, description = "Not that many available", body = Problem),
+        (status = 422, description = "Bad body, a SKU not sold, or over a limit", body = Problem),
+        (status = 503, description = "A dependency is down", body = Problem)))]
 async fn add_line(
     State(state): State<AppState>,
     principal: Option<Principal>,
@@ -296,6 +316,14 @@ async fn add_line(
 }
 
 /// Sets a line's quantity; 0 removes it.
+#[utoipa::path(put, path = "/api/cart/lines/{sku}", tag = "carts", request_body = UpdateLine,
+    params(("sku" = String, Path, description = "The line's SKU"),
+        ("X-Cart-Id" = Option<String>, Header, description = "A guest's cart id")),
+    security((), ("bearer" = [])),
+    responses((status = 200, description = "The cart", body = CartView),
+        (status = 404, description = "No such line", body = Problem),
+        (status = 409, description = "Not that many available", body = Problem),
+        (status = 422, description = "Bad quantity", body = Problem)))]
 async fn update_line(
     State(state): State<AppState>,
     principal: Option<Principal>,
@@ -321,6 +349,13 @@ async fn update_line(
     Ok(respond(&state, StatusCode::OK, view))
 }
 
+/// Removes a line.
+#[utoipa::path(delete, path = "/api/cart/lines/{sku}", tag = "carts",
+    params(("sku" = String, Path, description = "The line's SKU"),
+        ("X-Cart-Id" = Option<String>, Header, description = "A guest's cart id")),
+    security((), ("bearer" = [])),
+    responses((status = 200, description = "The cart", body = CartView),
+        (status = 404, description = "No such line", body = Problem)))]
 async fn remove_line(
     State(state): State<AppState>,
     principal: Option<Principal>,
@@ -337,7 +372,7 @@ async fn remove_line(
     Ok(respond(&state, StatusCode::OK, view))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MergeRequest {
     /// The guest cart; defaults to `X-Cart-Id` or the `cart_id` cookie.
@@ -346,6 +381,12 @@ pub struct MergeRequest {
 
 /// On login: the guest cart's lines move into the user's cart and the guest cart is deleted
 /// (its cookie is cleared). Merging again, or with no guest cart, changes nothing.
+#[utoipa::path(post, path = "/api/cart/merge", tag = "carts", request_body(content = Option<MergeRequest>),
+    params(("X-Cart-Id" = Option<String>, Header, description = "The guest cart, when the body names none")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The user's cart after the merge", body = CartView),
+        (status = 401, description = "Not signed in", body = Problem),
+        (status = 422, description = "Bad cart id", body = Problem)))]
 async fn merge(
     State(state): State<AppState>,
     principal: Principal,

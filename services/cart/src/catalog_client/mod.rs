@@ -2,7 +2,7 @@
 //! saga. Every call has a timeout; calls that are safe to repeat are retried with jittered
 //! backoff; a circuit breaker stops calling a catalog that keeps failing.
 //!
-//! Which calls are retried: the SKU lookup is a GET, and reserve, commit and release are
+//! Which calls are retried: the SKU lookup is a GET, and reserve, commit, release and return are
 //! idempotent by order id on the catalog's side (a replay answers with the first outcome), so
 //! all of today's calls may be repeated. A call that is not idempotent must be sent with
 //! `Retry::Never`.
@@ -180,6 +180,11 @@ impl CatalogClient {
     /// Returns the reserved units to sale (idempotent; fine for an order never reserved).
     pub async fn release(&self, order: &OrderId) -> Result<(), CatalogError> {
         self.settle(order, "release").await
+    }
+
+    /// Puts a cancelled order's committed units back on hand (idempotent by order id).
+    pub async fn return_stock(&self, order: &OrderId) -> Result<(), CatalogError> {
+        self.settle(order, "return").await
     }
 
     async fn settle(&self, order: &OrderId, action: &str) -> Result<(), CatalogError> {

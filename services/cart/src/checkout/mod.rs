@@ -4,13 +4,14 @@
 pub mod idempotency;
 pub mod saga;
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use storefront_kit::{Json, Principal, Problem};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{self, Error};
@@ -20,11 +21,11 @@ use saga::Outcome;
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/cart/checkout", post(checkout))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(checkout))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CheckoutRequest {
     /// From the payment provider's client SDK; with the sandbox, one of its test card numbers.
@@ -48,6 +49,17 @@ fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, Error> {
 /// names it (402 declined, 409 out of stock, 502 payment error); 503 + `Retry-After` when the
 /// catalog is down (the order, if created, is finished later by the recovery loop). A replay
 /// of the key gets the first answer with `Idempotent-Replayed: true`.
+#[utoipa::path(post, path = "/api/cart/checkout", tag = "checkout", request_body = CheckoutRequest,
+    params(("Idempotency-Key" = String, Header, description = "1–255 visible ASCII characters; a replay returns the first answer")),
+    security(("bearer" = [])),
+    responses((status = 201, description = "The CONFIRMED order", body = crate::orders::Order),
+        (status = 400, description = "Missing or malformed Idempotency-Key", body = Problem),
+        (status = 401, description = "Not signed in", body = Problem),
+        (status = 402, description = "Declined; the FAILED order's id and reason", body = Problem),
+        (status = 409, description = "Out of stock, or the key's first request is still running", body = Problem),
+        (status = 422, description = "Empty cart, a SKU not sold, bad body, or the key reused with another body", body = Problem),
+        (status = 502, description = "The payment provider failed", body = Problem),
+        (status = 503, description = "The catalog is down; retry with the same key", body = Problem)))]
 async fn checkout(
     State(state): State<AppState>,
     principal: Principal,

@@ -1,16 +1,19 @@
 //! Orders: what the saga creates, what shoppers list and read, and what admins ship or cancel
 //! through the checked state machine in [`status`].
 
+pub mod cancellation;
 pub mod status;
 pub mod store;
+pub mod summary;
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
-use storefront_kit::{Admin, FieldError, Json, Path, Principal, Query};
+use storefront_kit::{Admin, FieldError, Json, Path, Principal, Problem, Query};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::Error;
@@ -20,9 +23,10 @@ use crate::outbox;
 use crate::page::{self, Page};
 pub use status::{OrderStatus, SagaStep};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLine {
+    #[schema(value_type = String)]
     pub sku: Sku,
     pub title: String,
     pub variant_title: Option<String>,
@@ -33,7 +37,7 @@ pub struct OrderLine {
 
 /// Why an order failed: a stable `reason` code (`out_of_stock`, `payment_declined`,
 /// `payment_error`, `reservation_expired`, `unknown_sku`) and words for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Failure {
     pub reason: String,
@@ -42,9 +46,10 @@ pub struct Failure {
     pub errors: Vec<FieldError>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
+    #[schema(value_type = String, format = Uuid)]
     pub id: OrderId,
     pub user_id: String,
     pub status: OrderStatus,
@@ -65,28 +70,36 @@ pub struct Order {
     pub idempotency_key: Option<String>,
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/cart/orders", get(list_my_orders))
-        .route("/api/cart/orders/{id}", get(get_my_order))
-        .route("/api/cart/admin/orders", get(list_orders))
-        .route("/api/cart/admin/orders/{id}", get(get_order))
-        .route("/api/cart/admin/orders/{id}/status", post(change_status))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_my_orders))
+        .routes(routes!(get_my_order))
+        .routes(routes!(list_orders))
+        .routes(routes!(order_summary))
+        .routes(routes!(get_order))
+        .routes(routes!(change_status))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
+    /// 1–100, default 20.
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AdminListParams {
+    /// PENDING, CONFIRMED, FAILED, SHIPPED or CANCELLED.
     pub status: Option<String>,
     pub user_id: Option<String>,
+    /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
+    /// 1–100, default 20.
     pub limit: Option<u32>,
 }
 
@@ -94,6 +107,13 @@ fn order_id(value: &str) -> Result<OrderId, Error> {
     OrderId::parse(value).ok_or_else(|| Error::NotFound(format!("No order {value:?}.")))
 }
 
+/// The caller's orders, newest first.
+#[utoipa::path(get, path = "/api/cart/orders", tag = "orders", params(ListParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "A page of orders", body = Page<Order>),
+        (status = 400, description = "Bad query parameter", body = Problem),
+        (status = 401, description = "Not signed in", body = Problem),
+        (status = 422, description = "Bad limit or cursor", body = Problem)))]
 async fn list_my_orders(
     State(state): State<AppState>,
     principal: Principal,
@@ -107,6 +127,12 @@ async fn list_my_orders(
 }
 
 /// The owner's order; anyone else (but an admin) is told it does not exist.
+#[utoipa::path(get, path = "/api/cart/orders/{id}", tag = "orders",
+    params(("id" = String, Path, description = "The order id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The order", body = Order),
+        (status = 401, description = "Not signed in", body = Problem),
+        (status = 404, description = "No such order of the caller's", body = Problem)))]
 async fn get_my_order(
     State(state): State<AppState>,
     principal: Principal,
@@ -122,6 +148,13 @@ async fn get_my_order(
     }
 }
 
+/// Every order, newest first (admin).
+#[utoipa::path(get, path = "/api/cart/admin/orders", tag = "admin", params(AdminListParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "A page of orders", body = Page<Order>),
+        (status = 401, description = "Not signed in", body = Problem),
+        (status = 403, description = "Not an admin", body = Problem),
+        (status = 422, description = "Bad status, limit or cursor", body = Problem)))]
 async fn list_orders(
     State(state): State<AppState>,
     _admin: Admin,
@@ -150,6 +183,13 @@ async fn list_orders(
     Ok(Json(page::page(orders, limit, |o| o.id)))
 }
 
+/// Any order (admin).
+#[utoipa::path(get, path = "/api/cart/admin/orders/{id}", tag = "admin",
+    params(("id" = String, Path, description = "The order id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The order", body = Order),
+        (status = 403, description = "Not an admin", body = Problem),
+        (status = 404, description = "No such order", body = Problem)))]
 async fn get_order(
     State(state): State<AppState>,
     _admin: Admin,
@@ -163,7 +203,24 @@ async fn get_order(
         .ok_or_else(|| Error::NotFound(format!("No order {id}.")))
 }
 
-#[derive(Debug, Deserialize)]
+/// Orders taken, cancelled and revenue (per currency) of orders created since `since` (admin).
+#[utoipa::path(get, path = "/api/cart/admin/orders/summary", tag = "admin",
+    params(summary::SummaryParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The figures", body = summary::Summary),
+        (status = 400, description = "`since` missing or not RFC 3339", body = Problem),
+        (status = 401, description = "Not signed in", body = Problem),
+        (status = 403, description = "Not an admin", body = Problem)))]
+async fn order_summary(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(params): Query<summary::SummaryParams>,
+) -> Result<Json<summary::Summary>, Error> {
+    let since = summary::since(&params)?;
+    Ok(Json(summary::summarize(&state.db, since).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatusChange {
     pub status: String,
@@ -186,7 +243,18 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, Error> {
 }
 
 /// Ships or cancels a confirmed order. Setting the status it already has changes nothing.
-/// Cancelling voids the payment and announces `OrderCancelled` with the lines to restock.
+/// Cancelling voids the payment, returns the stock to the catalog ([`cancellation`]) and
+/// announces `OrderCancelled`.
+#[utoipa::path(post, path = "/api/cart/admin/orders/{id}/status", tag = "admin", request_body = StatusChange,
+    params(("id" = String, Path, description = "The order id"),
+        ("If-Match" = Option<String>, Header, description = "The order's version, quoted")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The order", body = Order),
+        (status = 403, description = "Not an admin", body = Problem),
+        (status = 404, description = "No such order", body = Problem),
+        (status = 409, description = "Not allowed from the current status", body = Problem),
+        (status = 412, description = "If-Match names another version", body = Problem),
+        (status = 422, description = "Bad status", body = Problem)))]
 async fn change_status(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -229,13 +297,17 @@ async fn change_status(
                 )],
             ));
         }
-        sqlx::query(
-            "UPDATE orders SET status = $2, version = version + 1, updated_at = now() WHERE id = $1",
-        )
-        .bind(id.as_uuid())
-        .bind(target.as_str())
-        .execute(&mut *tx)
-        .await?;
+        if target == OrderStatus::Cancelled {
+            cancellation::record(&mut tx, &id, state.checkout.saga_lease).await?;
+        } else {
+            sqlx::query(
+                "UPDATE orders SET status = $2, version = version + 1, updated_at = now() WHERE id = $1",
+            )
+            .bind(id.as_uuid())
+            .bind(target.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
         let order = store::load(&mut tx, &id)
             .await?
             .ok_or_else(|| Error::Internal("order vanished".into()))?;
@@ -248,10 +320,13 @@ async fn change_status(
         outbox::append(&mut tx, &event).await?;
         tx.commit().await?;
         if target == OrderStatus::Cancelled
-            && let Err(error) = state.payments.void(&id).await
+            && let Err(error) = cancellation::settle(&state, &id).await
         {
-            // The event is out and the order cancelled; voiding is retried by support tooling.
-            tracing::error!(%error, order = %id, "voiding a cancelled order's payment failed");
+            // The order is cancelled; the recovery loop finishes the compensation.
+            tracing::warn!(%error, order = %id, "compensating a cancelled order failed; will retry");
+            if let Err(error) = cancellation::retry_later(&state, &id).await {
+                tracing::warn!(%error, order = %id, "could not schedule the retry");
+            }
         }
         return Ok(Json(order));
     }

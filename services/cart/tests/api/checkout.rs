@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method, StatusCode};
@@ -331,4 +332,87 @@ async fn concurrent_checkouts_never_oversell() {
     assert_eq!(refused, 7, "{replies:?}");
     assert_eq!(app.catalog.inventory("SCARCE").await, (0, 0));
     app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_shoppers_racing_for_ten_units_get_exactly_ten_orders() {
+    let app = Arc::new(
+        app_with(Options {
+            // A hundred lookups at once on a shared machine: patience, not failures.
+            catalog_timeout: Duration::from_secs(20),
+            ..Options::default()
+        })
+        .await,
+    );
+    app.catalog.product("RARE", 4200, 10).await;
+    let users: Vec<String> = (0..100).map(|i| format!("racer-{i}")).collect();
+    for user in &users {
+        app.add_raw_line(user, "RARE", 1).await;
+    }
+    let racers = users.iter().map(|user| {
+        let (app, user) = (app.clone(), user.clone());
+        tokio::spawn(async move { app.checkout(&user, "buy", APPROVE).await })
+    });
+    let replies: Vec<_> = futures::future::join_all(racers)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let confirmed: Vec<&str> = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .map(|r| r.body["id"].as_str().unwrap())
+        .collect();
+    let out_of_stock = replies
+        .iter()
+        .filter(|r| {
+            r.status == StatusCode::CONFLICT
+                && r.content_type() == "application/problem+json"
+                && r.body["type"].as_str().is_some_and(|t| {
+                    // Refused at repricing (no order) or by the reservation (order FAILED).
+                    t.ends_with("/conflict") || t.ends_with("/out-of-stock")
+                })
+        })
+        .count();
+    assert_eq!(confirmed.len(), 10, "{replies:?}");
+    assert_eq!(out_of_stock, 90, "{replies:?}");
+    assert_eq!(
+        app.catalog.inventory("RARE").await,
+        (0, 0),
+        "all ten sold, nothing left held"
+    );
+    for id in &confirmed {
+        assert_eq!(
+            app.catalog.reservation(id).await.as_deref(),
+            Some("committed")
+        );
+        assert_eq!(app.payment(id).await.as_deref(), Some("authorized"));
+    }
+    let (in_db, failed_reasons): (i64, Vec<Option<String>>) = (
+        sqlx::query_scalar("SELECT count(*) FROM orders WHERE status = 'CONFIRMED'")
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap(),
+        sqlx::query_scalar("SELECT failure_reason FROM orders WHERE status <> 'CONFIRMED'")
+            .fetch_all(&app.state.db)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(in_db, 10);
+    assert!(
+        failed_reasons
+            .iter()
+            .all(|r| r.as_deref() == Some("out_of_stock")),
+        "{failed_reasons:?}"
+    );
+    let authorized: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sandbox_payments WHERE status = 'authorized'")
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    assert_eq!(authorized, 10, "only the winners were charged");
+    match Arc::try_unwrap(app) {
+        Ok(app) => app.cleanup().await,
+        Err(_) => panic!("a checkout task still holds the app"),
+    }
 }

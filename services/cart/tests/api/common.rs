@@ -90,6 +90,11 @@ impl Catalog {
 
     /// An active product with one variant.
     pub async fn product(&self, sku: &str, price: i64, stock: i64) {
+        self.product_in(sku, price, "EUR", stock).await;
+    }
+
+    /// An active product with one variant priced in `currency`.
+    pub async fn product_in(&self, sku: &str, price: i64, currency: &str, stock: i64) {
         let slug = sku.to_ascii_lowercase().replace(['_', '.'], "-");
         let body = json!({
             "slug": slug,
@@ -98,7 +103,7 @@ impl Catalog {
             "brand": "Acme",
             "status": "active",
             "categoryIds": [],
-            "variants": [{"sku": sku, "price": {"amount": price, "currency": "EUR"}, "attributes": {"colour": "red"}, "stock": stock}],
+            "variants": [{"sku": sku, "price": {"amount": price, "currency": currency}, "attributes": {"colour": "red"}, "stock": stock}],
         });
         let response = self
             .http
@@ -170,6 +175,7 @@ pub struct Options {
     pub checkout: CheckoutSettings,
     pub sandbox_slow: Duration,
     pub catalog_url: Option<String>,
+    pub catalog_timeout: Duration,
     pub breaker_failures: u32,
     pub limits: CartLimits,
 }
@@ -186,6 +192,7 @@ impl Default for Options {
             },
             sandbox_slow: Duration::from_millis(1500),
             catalog_url: None,
+            catalog_timeout: Duration::from_millis(1500),
             breaker_failures: 5,
             limits: CartLimits {
                 ttl: Duration::from_secs(3600),
@@ -240,7 +247,7 @@ pub async fn app_with(options: Options) -> TestApp {
     let prefix = format!("{}:", unique_name("carttest"));
     let mut settings =
         CatalogSettings::new(options.catalog_url.clone().unwrap_or(catalog.url.clone()));
-    settings.timeout = Duration::from_millis(1500);
+    settings.timeout = options.catalog_timeout;
     settings.retries = 1;
     settings.breaker_failures = options.breaker_failures;
     settings.breaker_open_for = Duration::from_secs(30);
@@ -291,7 +298,12 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
+        self.send_to(&self.router, request).await
+    }
+
+    /// Sends through another router built on this app's stores (e.g. with a different catalog).
+    pub async fn send_to(&self, router: &Router, request: Request<Body>) -> Reply {
+        let response = router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();

@@ -2,9 +2,12 @@
 //! `cargo xtask up`).
 
 mod breaker;
+mod cancellation;
 mod carts;
 mod checkout;
 mod common;
 mod events;
+mod openapi;
 mod orders;
 mod recovery;
+mod summary;
