@@ -3,10 +3,16 @@
 //!
 //! Sequence numbers commit out of order under concurrent writers, so a follower that paged by
 //! sequence alone could pass a lower number that commits later. Each row therefore stores the
-//! writing transaction's id; rows are served in `(xid, seq)` order and only when
-//! `xid < pg_snapshot_xmin(pg_current_snapshot())`, i.e. once every transaction that could still
-//! add a row before them has settled. Any transaction still running, or not yet started, has or
-//! will get an xid at or above that horizon, so nothing is ever inserted behind a served cursor.
+//! writing transaction's id; rows are served in `(xid, seq)` order and only below a horizon that
+//! every transaction which could still add a row has reached: a transaction still running, or not
+//! yet started, has or will get an xid at or above it, so nothing is ever inserted behind a served
+//! cursor.
+//!
+//! The horizon is the oldest transaction in progress in the statement's snapshot (its `xmin`),
+//! except that transactions seen running in *another database* are skipped: they can never write
+//! this database's change log, and on a shared server (many stores on one RDS instance, or every
+//! test's database on one local cluster) one long transaction elsewhere would otherwise stall
+//! every feed. A transaction that has ended since the snapshot can't be placed and still counts.
 
 use axum::Router;
 use axum::extract::State;
@@ -106,11 +112,20 @@ pub struct Change {
 /// Settled changes after `after`, oldest first.
 pub async fn read(pool: &PgPool, after: FeedCursor, limit: u32) -> Result<Vec<Change>, Error> {
     let rows = sqlx::query(
-        "SELECT seq, xid::text AS xid, entity, entity_id, version, deleted, document, created_at
-           FROM changes
-          WHERE (xid, seq) > ($1::text::xid8, $2)
-            AND xid < pg_snapshot_xmin(pg_current_snapshot())
-          ORDER BY xid, seq
+        "WITH snapshot AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
+              horizon AS MATERIALIZED (
+                SELECT COALESCE(
+                  (SELECT min(x) FROM snapshot, pg_snapshot_xip(snapshot.s) AS x
+                    WHERE NOT EXISTS (
+                      SELECT 1 FROM pg_stat_activity a
+                       WHERE a.backend_xid = x::xid
+                         AND a.datname IS DISTINCT FROM current_database())),
+                  (SELECT pg_snapshot_xmax(s) FROM snapshot)) AS xid)
+         SELECT seq, changes.xid::text AS xid, entity, entity_id, version, deleted, document, created_at
+           FROM changes, horizon
+          WHERE (changes.xid, seq) > ($1::text::xid8, $2)
+            AND changes.xid < horizon.xid
+          ORDER BY changes.xid, seq
           LIMIT $3",
     )
     .bind(after.xid.to_string())

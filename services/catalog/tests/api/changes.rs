@@ -190,6 +190,43 @@ async fn a_change_committed_late_with_a_lower_number_is_not_skipped() {
 }
 
 #[tokio::test]
+async fn a_transaction_in_another_database_does_not_hold_the_feed_back() {
+    let app = app().await;
+    // A long transaction elsewhere on the same server, holding a transaction id the whole time.
+    let (other_url, other_name) = storefront_kit::testing::create_database("elsewhere").await;
+    let other = sqlx::PgPool::connect(&other_url).await.unwrap();
+    let mut elsewhere = other.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *elsewhere)
+        .await
+        .unwrap();
+
+    let id = app
+        .product("after-the-long-one", "AFTER-1", 100, 1, &[])
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let served = loop {
+        let page = app.get("/internal/changes").await;
+        let items = page.body["items"].as_array().unwrap().clone();
+        if items.iter().any(|c| c["id"] == id.as_str()) {
+            break true;
+        }
+        if Instant::now() > deadline {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    elsewhere.rollback().await.unwrap();
+    other.close().await;
+    storefront_kit::testing::drop_database(&other_name).await;
+    assert!(
+        served,
+        "a change committed here is served while another database's transaction is still open"
+    );
+    app.cleanup().await;
+}
+
+#[tokio::test]
 async fn deleting_a_product_leaves_a_tombstone() {
     let app = app().await;
     let id = app.product("gone", "GONE", 100, 1, &[]).await;
