@@ -9,7 +9,19 @@ use crate::stack;
 
 /// Runs `cargo run --release -p <package> --example <example>` with the backing services' addresses.
 pub fn example(package: &str, example: &str) -> Result<()> {
+    example_with_binaries(package, example, &[])
+}
+
+/// Like [`example`], after building the release binaries of `binaries` (packages whose service the
+/// benchmark starts as a process).
+pub fn example_with_binaries(package: &str, example: &str, binaries: &[&str]) -> Result<()> {
     let ctx = Ctx::new()?;
+    for binary in binaries {
+        cargo::run(cargo::command(
+            &ctx.paths,
+            &["build", "--release", "-p", binary, "--bin", binary],
+        ))?;
+    }
     let backing = stack::backing_parts();
     stack::ensure_packages(&ctx, &backing)?;
     for part in &backing {

@@ -102,7 +102,11 @@ fn main() -> Result<()> {
         } => bench::example("storefront-users", "bench"),
         Command::Bench {
             target: BenchTarget::Catalog,
-        } => bench::example("storefront-tests", "bench_catalog"),
+        } => bench::example_with_binaries(
+            "storefront-tests",
+            "bench_catalog",
+            &["storefront-catalog"],
+        ),
         Command::Bench {
             target: BenchTarget::Search,
         } => bench::example("storefront-tests", "bench_search"),

@@ -94,6 +94,14 @@ pub fn access_token(user_id: &str, roles: &[&str]) -> String {
     jsonwebtoken::encode(&header, &claims, &key).expect("the test token signs")
 }
 
+/// The JWKS document of [`access_token`]'s key, for a service started as a process that fetches
+/// its keys from a URL.
+pub fn test_jwks() -> serde_json::Value {
+    serde_json::json!({ "keys": [{
+        "kty": "OKP", "crv": "Ed25519", "x": TEST_KEY_X, "kid": TEST_KEY_ID, "alg": "EdDSA", "use": "sig"
+    }] })
+}
+
 /// A verifier that trusts [`access_token`]'s key (and nothing else).
 pub fn test_verifier() -> Arc<JwtVerifier> {
     let settings = JwtSettings {
@@ -101,10 +109,7 @@ pub fn test_verifier() -> Arc<JwtVerifier> {
         issuer: "storefront-users".into(),
         audience: "storefront".into(),
     };
-    let jwks = serde_json::from_value(serde_json::json!({ "keys": [{
-        "kty": "OKP", "crv": "Ed25519", "x": TEST_KEY_X, "kid": TEST_KEY_ID, "alg": "EdDSA", "use": "sig"
-    }] }))
-    .expect("the test JWKS parses");
+    let jwks = serde_json::from_value(test_jwks()).expect("the test JWKS parses");
     Arc::new(JwtVerifier::from_jwks(&settings, jwks))
 }
 

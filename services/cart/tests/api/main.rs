@@ -6,6 +6,7 @@ mod cancellation;
 mod carts;
 mod checkout;
 mod common;
+mod crash;
 mod events;
 mod openapi;
 mod orders;
