@@ -154,7 +154,9 @@ fn release_binary(name: &str) -> Result<PathBuf, Box<dyn Error>> {
 /// Resident memory in bytes of the release binary serving the benchmark's databases, after
 /// answering a few hundred reads and then idling for a few seconds.
 async fn idle_rss(catalog: &RunningCatalog, ids: &[String]) -> Result<u64, Box<dyn Error>> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let ledger = catalog
         .state
         .ledger
@@ -172,7 +174,10 @@ async fn idle_rss(catalog: &RunningCatalog, ids: &[String]) -> Result<u64, Box<d
             with_database(&postgres_url(), &ledger),
         )
         // Reads never verify a token; the key set is fetched only when one is presented.
-        .env("CATALOG_JWKS_URL", "http://127.0.0.1:9/.well-known/jwks.json")
+        .env(
+            "CATALOG_JWKS_URL",
+            "http://127.0.0.1:9/.well-known/jwks.json",
+        )
         .env("CATALOG_IMAGES_DIR", &images)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
