@@ -1,0 +1,251 @@
+// The store's journeys in Debian's Chromium, through the gateway, against the real running services:
+//   shopper: browse → search with a typo → filter → two variants into the cart → register → checkout
+//            (a declined card first, then a double click on "Place order") → exactly one order
+//   admin:   sign in → create a product with an image → find it through search
+// Screenshots of the main pages go to target/e2e/.
+import { BASE, OUT, check, journey, launch, pngImage, screenshot } from './harness.mjs';
+
+const ADMIN_EMAIL = process.env.STOREFRONT_ADMIN_EMAIL ?? 'admin@storefront.local';
+const ADMIN_PASSWORD = process.env.STOREFRONT_ADMIN_PASSWORD ?? 'storefront-demo-admin';
+const run = Date.now().toString(36);
+const money = (m) => new Intl.NumberFormat('en-US', { style: 'currency', currency: m.currency }).format(m.amount / 100);
+
+async function api(page, path) {
+  const response = await page.request.get(`${BASE}${path}`);
+  check(response.ok(), `GET ${path} answered ${response.status()}`);
+  return response.json();
+}
+
+/** A product on the page with two variants that each have at least two units to sell. */
+async function productWithTwoVariants(page) {
+  const hrefs = await page.locator('[data-testid=product-card] a').evaluateAll((links) => links.map((a) => a.getAttribute('href')));
+  for (const href of hrefs) {
+    const slug = decodeURIComponent(href.replace('/p/', ''));
+    const product = await api(page, `/api/catalog/products/by-slug/${encodeURIComponent(slug)}`);
+    const usable = [];
+    for (const variant of product.variants) {
+      const sku = await api(page, `/api/catalog/skus/${encodeURIComponent(variant.sku)}`);
+      if (sku.available >= 2) usable.push(variant);
+    }
+    if (usable.length >= 2) return { product, variants: usable.slice(0, 2) };
+  }
+  throw new Error('no product on the page has two variants in stock');
+}
+
+async function shopper(browser) {
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const email = `shopper-${run}@example.test`;
+  let chosen;
+  let brand;
+  await journey('shopper', page, [
+    ['home shows categories and new products', async () => {
+      await page.goto(`${BASE}/`);
+      await page.getByRole('heading', { name: 'Shop by category' }).waitFor();
+      await page.locator('[data-testid=product-card]').first().waitFor();
+      check((await page.locator('[data-testid=product-card]').count()) >= 4, 'fewer than 4 new products on the home page');
+      await screenshot(page, 'home');
+    }],
+    ['the phone layout fits', async () => {
+      const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, locale: 'en-US' });
+      await phone.goto(`${BASE}/`);
+      await phone.locator('[data-testid=product-card]').first().waitFor();
+      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(overflow <= 0, `the page is ${overflow}px wider than a phone screen`);
+      await phone.screenshot({ path: `${OUT}/home-phone.png`, fullPage: false });
+      await phone.close();
+    }],
+    ['suggestions appear while typing', async () => {
+      const box = page.getByRole('combobox', { name: 'Search products' });
+      await box.waitFor({ timeout: 10_000 });
+      await box.click();
+      await box.fill('tra');
+      await page.getByRole('listbox').getByRole('option').first().waitFor();
+      await screenshot(page, 'suggestions');
+    }],
+    ['a search with a typo finds products', async () => {
+      const box = page.getByRole('combobox', { name: 'Search products' });
+      await box.fill('travle');
+      await box.press('Enter');
+      await page.waitForURL(/\/search\?q=travle/);
+      await page.getByTestId('result-count').filter({ hasText: /[1-9]\d* products?/ }).waitFor();
+      check((await page.locator('[data-testid=product-card]').count()) > 0, 'no product cards for "travle"');
+      await screenshot(page, 'search');
+    }],
+    ['a brand filter narrows the results to its count', async () => {
+      const facet = page.locator('fieldset', { has: page.getByText('Brand', { exact: true }) }).locator('label').first();
+      const label = await facet.innerText();
+      const [, name, count] = label.match(/^(.*) \((\d+)\)$/) ?? [];
+      check(name && count, `unexpected facet label ${label}`);
+      brand = name;
+      await facet.click();
+      await page.waitForURL(new RegExp(`brand=${encodeURIComponent(name)}`));
+      await page.getByTestId('result-count').filter({ hasText: new RegExp(`^${count} products?$`) }).waitFor();
+      await screenshot(page, 'search-filtered');
+    }],
+    ['the product page shows variants, images and stock', async () => {
+      chosen = await productWithTwoVariants(page);
+      await page.locator(`[data-testid=product-card] a[href="/p/${chosen.product.slug}"]`).click();
+      await page.getByRole('heading', { level: 1, name: chosen.product.title }).waitFor();
+      await page.getByTestId('product-image').waitFor();
+      await page.getByTestId('stock-state').filter({ hasText: /In stock|left/ }).waitFor();
+      check(chosen.product.brand === brand, `the product's brand ${chosen.product.brand} is not the filtered ${brand}`);
+      await screenshot(page, 'product');
+    }],
+    ['two variants go into the cart', async () => {
+      for (const variant of chosen.variants) {
+        for (const [, value] of Object.entries(variant.attributes ?? {})) {
+          await page.getByRole('button', { name: value, exact: true }).click();
+        }
+        await page.getByTestId('product-price').filter({ hasText: money(variant.price) }).waitFor();
+        await page.getByTestId('add-to-cart').click();
+        await page.getByText(`(${variant.title ?? variant.sku}) to your cart`).waitFor();
+      }
+      await page.getByTestId('cart-button').click();
+      await page.getByRole('heading', { name: 'Your cart' }).waitFor();
+      check((await page.getByTestId('cart-line').count()) === 2, 'the cart does not have two lines');
+      const expected = chosen.variants.reduce((sum, v) => sum + v.price.amount, 0);
+      await page.getByTestId('cart-subtotal').filter({ hasText: money({ amount: expected, currency: chosen.variants[0].price.currency }) }).waitFor();
+      await screenshot(page, 'cart');
+    }],
+    ['checkout asks a guest to sign in; registering keeps the cart', async () => {
+      await page.getByTestId('go-to-checkout').click();
+      await page.waitForURL(/\/login\?next=%2Fcheckout/);
+      await page.getByRole('link', { name: 'Create an account' }).click();
+      await page.getByLabel('Name').fill('E2E Shopper');
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill('correct horse battery staple');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.waitForURL(/\/checkout$/);
+      await page.getByRole('heading', { name: 'Checkout' }).waitFor();
+      const expected = chosen.variants.reduce((sum, v) => sum + v.price.amount, 0);
+      await page.getByTestId('checkout-total').filter({ hasText: money({ amount: expected, currency: chosen.variants[0].price.currency }) }).waitFor();
+    }],
+    ['a new address is saved at checkout', async () => {
+      await page.locator('input[name=fullName]').fill('E2E Shopper');
+      await page.locator('input[name=line1]').fill('1 Test Street');
+      await page.locator('input[name=postalCode]').fill('10115');
+      await page.locator('input[name=city]').fill('Berlin');
+      await page.locator('input[name=country]').fill('DE');
+      await page.getByRole('button', { name: 'Use this address' }).click();
+      await page.getByRole('radio', { name: /1 Test Street/ }).waitFor();
+      await screenshot(page, 'checkout');
+    }],
+    ['a declined card is explained and nothing is ordered', async () => {
+      await page.getByTestId('card-number').fill('4000 0000 0000 0002');
+      await page.getByTestId('place-order').click();
+      await page.getByTestId('checkout-error').filter({ hasText: 'Your card was declined' }).waitFor();
+      await screenshot(page, 'checkout-declined');
+    }],
+    ['a double click on "Place order" makes one order', async () => {
+      await page.getByTestId('card-number').fill('4242 4242 4242 4242');
+      await page.getByTestId('place-order').dblclick();
+      await page.waitForURL(/\/account\/orders\/[^/?]+\?placed=1/);
+      await page.getByTestId('order-placed').waitFor();
+      check((await page.getByTestId('order-line').count()) === 2, 'the order does not have two lines');
+      await screenshot(page, 'order');
+    }],
+    ['order history shows exactly one confirmed order', async () => {
+      await page.goto(`${BASE}/account/orders`);
+      await page.getByTestId('order-row').first().waitFor();
+      const rows = await page.getByTestId('order-row').allInnerTexts();
+      const confirmed = rows.filter((r) => r.includes('Confirmed'));
+      check(confirmed.length === 1, `expected one confirmed order, found ${confirmed.length}: ${rows.join(' | ')}`);
+      await screenshot(page, 'orders');
+    }],
+    ['the cart is empty after the order', async () => {
+      await page.getByTestId('cart-button').click();
+      await page.getByText('Your cart is empty').waitFor();
+    }],
+    ['sign out, and the session survives nothing', async () => {
+      await page.getByTestId('account-button').click();
+      await page.getByRole('menuitem', { name: 'Sign out' }).click();
+      await page.getByRole('link', { name: 'Sign in' }).waitFor();
+      await page.goto(`${BASE}/account/orders`);
+      await page.waitForURL(/\/login/);
+    }],
+  ]);
+  await context.close();
+}
+
+async function admin(browser) {
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const title = `Lantern ${run}`;
+  const sku = `E2E-${run}-AMBER`.toUpperCase();
+  await journey('admin', page, [
+    ['an admin signs in and sees the dashboard', async () => {
+      await page.goto(`${BASE}/login?next=%2Fadmin`);
+      await page.getByLabel('Email').fill(ADMIN_EMAIL);
+      await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(/\/admin$/);
+      await page.getByRole('heading', { name: 'Today' }).waitFor();
+      await page.getByText(/Orders today|not available yet/).first().waitFor();
+      await page.getByText(/Low stock|low-stock list is not available/).first().waitFor();
+      await screenshot(page, 'admin-dashboard');
+    }],
+    ['a product is created with a variant', async () => {
+      await page.getByRole('tab', { name: 'Products' }).click();
+      await page.getByTestId('new-product').click();
+      await page.locator('input[name=title]').fill(title);
+      await page.locator('input[name=brand]').fill('Northwind');
+      await page.getByRole('combobox', { name: 'Categories' }).click();
+      await page.getByRole('option', { name: 'Outdoors' }).click();
+      await page.keyboard.press('Escape');
+      await page.locator('textarea[name=description]').fill('A warm amber lantern for long evenings outdoors.');
+      await page.getByTestId('variant-0-sku').fill(sku);
+      await page.getByTestId('variant-0-title').fill('amber');
+      await page.getByTestId('variant-0-price').fill('24.50');
+      await page.getByTestId('variant-0-attributes').fill('colour: amber');
+      await page.getByTestId('variant-0-stock').fill('12');
+      await page.getByTestId('save-product').click();
+      await page.waitForURL(/\/admin\/products\/[^/?]+\?created=1/);
+      await page.getByRole('heading', { level: 1, name: title }).waitFor();
+    }],
+    ['an image is previewed, then uploaded', async () => {
+      await page.getByTestId('image-file').setInputFiles({
+        name: 'lantern.png',
+        mimeType: 'image/png',
+        buffer: pngImage(320, [255, 176, 46], [120, 40, (Date.now() % 200) + 20]),
+      });
+      await page.getByTestId('image-preview').waitFor();
+      await screenshot(page, 'admin-image-preview');
+      await page.getByRole('button', { name: 'Upload' }).click();
+      await page.getByTestId('product-images').locator('img').first().waitFor();
+      await page.getByTestId('image-preview').waitFor({ state: 'detached' });
+      await screenshot(page, 'admin-product');
+    }],
+    ['the new product is found through search', async () => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        await page.goto(`${BASE}/search?q=${encodeURIComponent(title)}`);
+        await page.getByTestId('result-count').filter({ hasText: /\d/ }).waitFor();
+        const card = page.locator('[data-testid=product-card]', { hasText: title });
+        if ((await card.count()) > 0) {
+          check((await card.locator('img').count()) === 1, 'the found product has no thumbnail');
+          break;
+        }
+        check(Date.now() < deadline, `"${title}" was not searchable within 30 s`);
+        await page.waitForTimeout(1000);
+      }
+      await screenshot(page, 'admin-product-in-search');
+      await page.locator('[data-testid=product-card]', { hasText: title }).click();
+      await page.getByTestId('stock-state').filter({ hasText: 'In stock' }).waitFor();
+    }],
+  ]);
+  await context.close();
+}
+
+const browser = await launch();
+let failed = false;
+for (const j of [shopper, admin]) {
+  try {
+    await j(browser);
+  } catch {
+    failed = true;
+  }
+}
+await browser.close();
+console.log(failed ? '\ne2e: FAILED' : `\ne2e: all journeys passed; screenshots in ${OUT}`);
+process.exit(failed ? 1 : 0);

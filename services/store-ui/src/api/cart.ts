@@ -1,0 +1,82 @@
+//! The cart service: the cart (a guest's by its id, a user's by the token), checkout, orders.
+//! A guest's cart id comes back in `X-Cart-Id`; it is kept in localStorage and sent back as `X-Cart-Id`
+//! (the service also sets an HttpOnly cookie, which works the same on this origin).
+
+import * as session from '../auth/session';
+import { request, type RequestOptions } from './http';
+import type { Cart, Order, OrderStatus, OrdersSummary, Page } from './types';
+
+const BASE = '/api/cart';
+const GUEST_KEY = 'storefront.cartId';
+
+export function guestCartId(): string | null {
+  try {
+    return localStorage.getItem(GUEST_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function setGuestCartId(id: string | null): void {
+  try {
+    if (id === null) localStorage.removeItem(GUEST_KEY);
+    else localStorage.setItem(GUEST_KEY, id);
+  } catch {
+    // storage disabled: the cookie still carries the cart
+  }
+}
+
+function cartRequest<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const signedIn = session.currentUser() !== null || session.hasStoredSession();
+  const guest = guestCartId();
+  const headers = { ...options.headers };
+  if (!signedIn && guest) headers['x-cart-id'] = guest;
+  return request<T>(path, {
+    ...options,
+    headers,
+    onHeaders: (h) => {
+      const id = h.get('x-cart-id');
+      if (id && !signedIn) setGuestCartId(id);
+    },
+  });
+}
+
+export const cartApi = {
+  get: (signal?: AbortSignal) => cartRequest<Cart>(BASE, { signal }),
+  addLine: (sku: string, quantity: number) =>
+    cartRequest<Cart>(`${BASE}/lines`, { method: 'POST', body: { sku, quantity } }),
+  setQuantity: (sku: string, quantity: number) =>
+    cartRequest<Cart>(`${BASE}/lines/${encodeURIComponent(sku)}`, { method: 'PUT', body: { quantity } }),
+  removeLine: (sku: string) => cartRequest<Cart>(`${BASE}/lines/${encodeURIComponent(sku)}`, { method: 'DELETE' }),
+  /** After sign-in: the guest cart's lines join the user's cart; the guest id is then forgotten. */
+  mergeGuestCart: async (): Promise<void> => {
+    const cartId = guestCartId();
+    if (!cartId) return;
+    try {
+      await request<Cart>(`${BASE}/merge`, { method: 'POST', body: { cartId } });
+    } finally {
+      setGuestCartId(null);
+    }
+  },
+  checkout: (paymentToken: string, idempotencyKey: string) =>
+    request<Order>(`${BASE}/checkout`, {
+      method: 'POST',
+      body: { paymentToken },
+      headers: { 'idempotency-key': idempotencyKey },
+    }),
+  orders: (cursor?: string, signal?: AbortSignal) =>
+    request<Page<Order>>(`${BASE}/orders`, { query: { cursor, limit: 20 }, signal }),
+  order: (id: string, signal?: AbortSignal) => request<Order>(`${BASE}/orders/${encodeURIComponent(id)}`, { signal }),
+
+  // admin
+  adminOrders: (status: OrderStatus | '', cursor?: string, signal?: AbortSignal) =>
+    request<Page<Order>>(`${BASE}/admin/orders`, { query: { status, cursor, limit: 25 }, signal }),
+  changeStatus: (id: string, status: 'SHIPPED' | 'CANCELLED', version: number, reason?: string) =>
+    request<Order>(`${BASE}/admin/orders/${encodeURIComponent(id)}/status`, {
+      method: 'POST',
+      body: reason ? { status, reason } : { status },
+      headers: { 'if-match': `"${version}"` },
+    }),
+  summary: (since: string, signal?: AbortSignal) =>
+    request<OrdersSummary>(`${BASE}/admin/orders/summary`, { query: { since }, signal }),
+};

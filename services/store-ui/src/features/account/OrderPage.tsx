@@ -1,0 +1,114 @@
+import Alert from '@mui/material/Alert';
+import Box from '@mui/material/Box';
+import Card from '@mui/material/Card';
+import CardContent from '@mui/material/CardContent';
+import Link from '@mui/material/Link';
+import Skeleton from '@mui/material/Skeleton';
+import Table from '@mui/material/Table';
+import TableBody from '@mui/material/TableBody';
+import TableCell from '@mui/material/TableCell';
+import TableHead from '@mui/material/TableHead';
+import TableRow from '@mui/material/TableRow';
+import Typography from '@mui/material/Typography';
+import { useQuery } from '@tanstack/react-query';
+import { Link as RouterLink, useParams, useSearchParams } from 'react-router';
+import { cartApi } from '../../api/cart';
+import type { Order } from '../../api/types';
+import { RequireAuth } from '../../app/RequireAuth';
+import { Price } from '../../components/Price';
+import { EmptyState, ErrorState, isNotFound } from '../../components/States';
+import { OrderStatusChip, formatDate } from './orderStatus';
+
+export function OrderDetail({ order }: { order: Order }) {
+  return (
+    <Card>
+      <CardContent>
+        <Box sx={{ display: 'flex', gap: 2, alignItems: 'center', flexWrap: 'wrap', mb: 2 }}>
+          <Typography variant="h2" component="p">
+            Order {order.id.slice(-8).toUpperCase()}
+          </Typography>
+          <OrderStatusChip status={order.status} />
+          <Typography color="text.secondary">{formatDate(order.createdAt)}</Typography>
+        </Box>
+        {order.failure ? (
+          <Alert severity="error" sx={{ mb: 2 }}>
+            {order.failure.detail ?? order.failure.reason}
+          </Alert>
+        ) : null}
+        <Box sx={{ overflowX: 'auto' }}>
+          <Table size="small" aria-label="Order lines">
+            <TableHead>
+              <TableRow>
+                <TableCell>Item</TableCell>
+                <TableCell align="right">Qty</TableCell>
+                <TableCell align="right">Price</TableCell>
+                <TableCell align="right">Total</TableCell>
+              </TableRow>
+            </TableHead>
+            <TableBody>
+              {order.lines.map((line) => (
+                <TableRow key={line.sku} data-testid="order-line">
+                  <TableCell>
+                    {line.title}
+                    {line.variantTitle ? ` (${line.variantTitle})` : ''}
+                    <Typography variant="caption" color="text.secondary" component="div">
+                      {line.sku}
+                    </Typography>
+                  </TableCell>
+                  <TableCell align="right">{line.quantity}</TableCell>
+                  <TableCell align="right">
+                    <Price money={line.unitPrice} />
+                  </TableCell>
+                  <TableCell align="right">
+                    <Price money={line.lineTotal} />
+                  </TableCell>
+                </TableRow>
+              ))}
+              <TableRow>
+                <TableCell colSpan={3} sx={{ fontWeight: 700 }}>
+                  Total
+                </TableCell>
+                <TableCell align="right" sx={{ fontWeight: 700 }} data-testid="order-total">
+                  <Price money={order.total} />
+                </TableCell>
+              </TableRow>
+            </TableBody>
+          </Table>
+        </Box>
+      </CardContent>
+    </Card>
+  );
+}
+
+function OrderView() {
+  const { id = '' } = useParams();
+  const [params] = useSearchParams();
+  const order = useQuery({ queryKey: ['orders', id], queryFn: ({ signal }) => cartApi.order(id, signal) });
+  if (order.isPending) return <Skeleton variant="rounded" height={240} />;
+  if (order.isError) {
+    return isNotFound(order.error) ? <EmptyState title="No such order" /> : <ErrorState error={order.error} onRetry={() => void order.refetch()} />;
+  }
+  return (
+    <>
+      {params.get('placed') && order.data.status === 'CONFIRMED' ? (
+        <Alert severity="success" sx={{ mb: 2 }} data-testid="order-placed">
+          Thank you! Your order is confirmed.
+        </Alert>
+      ) : null}
+      <OrderDetail order={order.data} />
+    </>
+  );
+}
+
+export default function OrderPage() {
+  return (
+    <RequireAuth>
+      <Typography variant="body2" sx={{ mb: 1 }}>
+        <Link component={RouterLink} to="/account/orders">
+          ← All orders
+        </Link>
+      </Typography>
+      <OrderView />
+    </RequireAuth>
+  );
+}
