@@ -6,6 +6,7 @@ use anyhow::Result;
 use crate::cargo;
 use crate::parts::{self, Ctx, ferretdb, opensearch, postgres, redis};
 use crate::stack;
+use crate::ui;
 
 /// Runs `cargo run --release -p <package> --example <example>` with the backing services' addresses.
 pub fn example(package: &str, example: &str) -> Result<()> {
@@ -39,5 +40,14 @@ pub fn example_with_binaries(package: &str, example: &str, binaries: &[&str]) ->
         .env("STOREFRONT_OPENSEARCH_URL", opensearch::url()?);
     cargo::run(command)?;
     println!("(the backing services keep running; `cargo xtask down` stops them)");
+    Ok(())
+}
+
+/// `cargo xtask bench ui`: the whole stack up (as `up` leaves it), the UI built, then the browser figures.
+pub fn ui() -> Result<()> {
+    let ctx = Ctx::new()?;
+    stack::ensure_stack(&ctx)?;
+    ui::bench(&ctx)?;
+    println!("(the stack keeps running; `cargo xtask down` stops it)");
     Ok(())
 }

@@ -12,6 +12,7 @@ mod services;
 mod stack;
 mod system;
 mod test;
+mod ui;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -66,6 +67,8 @@ enum BenchTarget {
     Catalog,
     /// Search on the demo catalog: query and suggest latency vs the engine alone, indexing lag.
     Search,
+    /// The store UI: initial JavaScript (gzipped) and Largest Contentful Paint of home and product pages.
+    Ui,
 }
 
 #[derive(Subcommand)]
@@ -110,5 +113,8 @@ fn main() -> Result<()> {
         Command::Bench {
             target: BenchTarget::Search,
         } => bench::example("storefront-tests", "bench_search"),
+        Command::Bench {
+            target: BenchTarget::Ui,
+        } => bench::ui(),
     }
 }

@@ -16,6 +16,7 @@ use crate::ports;
 use crate::process;
 use crate::services::SERVICES;
 use crate::system::{self, Package};
+use crate::ui;
 
 /// The stores the services and the tests need, in start order.
 pub fn backing_parts() -> Vec<Box<dyn Part>> {
@@ -52,6 +53,37 @@ pub fn ensure_packages(ctx: &Ctx, parts: &[Box<dyn Part>]) -> Result<()> {
     system::ensure_packages(&packages, &ctx.setup_log())
 }
 
+/// Builds what changed (the services, the store UI) and brings every part up; parts already running are
+/// left alone (the gateway reloads if its configuration changed). Returns the parts it started.
+pub fn ensure_stack(ctx: &Ctx) -> Result<Vec<Box<dyn Part>>> {
+    let parts = all_parts(false);
+    ensure_packages(ctx, &parts)?;
+    if SERVICES.iter().any(|s| s.binary.is_some()) {
+        process::run_step(
+            "build the services (cargo build --workspace --bins)",
+            &mut cargo::command(&ctx.paths, &["build", "--workspace", "--bins"]),
+            &ctx.paths.log_file("build"),
+        )?;
+    }
+    // Before the gateway, which serves dist/ once it exists.
+    if ui::require_npm().is_ok() {
+        ui::ensure_built(ctx)?;
+    } else {
+        println!(
+            "! the store UI is not built: npm is not on PATH (Node.js ≥ 20.19); `/` shows a status page"
+        );
+    }
+    let mut started = Vec::new();
+    for part in parts {
+        let outcome = parts::ensure_running(part.as_ref(), ctx)?;
+        parts::print_outcome(part.as_ref(), &outcome);
+        if matches!(outcome, parts::Outcome::Started { .. }) {
+            started.push(part);
+        }
+    }
+    Ok(started)
+}
+
 pub fn up() -> Result<()> {
     let started = Instant::now();
     let ctx = Ctx::new()?;
@@ -60,19 +92,7 @@ pub fn up() -> Result<()> {
         ctx.paths.data.display(),
         ctx.paths.cache.join("parts").display()
     );
-    let parts = all_parts(false);
-    ensure_packages(&ctx, &parts)?;
-    if SERVICES.iter().any(|s| s.binary.is_some()) {
-        process::run_step(
-            "build the services (cargo build --workspace --bins)",
-            &mut cargo::command(&ctx.paths, &["build", "--workspace", "--bins"]),
-            &ctx.paths.log_file("build"),
-        )?;
-    }
-    for part in &parts {
-        let outcome = parts::ensure_running(part.as_ref(), &ctx)?;
-        parts::print_outcome(part.as_ref(), &outcome);
-    }
+    ensure_stack(&ctx)?;
     println!(
         "\nStorefront is up in {:.1}s: http://127.0.0.1:{}/",
         started.elapsed().as_secs_f64(),

@@ -42,6 +42,14 @@ pub const MAVEN: Package = Package {
     name: "maven",
     provides: "/usr/bin/mvn",
 };
+pub const CHROMIUM: Package = Package {
+    name: "chromium",
+    provides: "/usr/bin/chromium",
+};
+pub const NGINX_BROTLI: Package = Package {
+    name: "libnginx-mod-http-brotli-static",
+    provides: "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so",
+};
 pub const UNZIP: Package = Package {
     name: "unzip",
     provides: "/usr/bin/unzip",

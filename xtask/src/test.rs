@@ -1,6 +1,7 @@
-//! `cargo xtask test`: formatting, lints, the backing services and Kubernetes binaries the tests need,
-//! then every test of the workspace. Each phase is printed and timed; any failure fails the command.
-//! Backing services already running are reused; the ones this command started are stopped at the end.
+//! `cargo xtask test`: formatting, lints, the store UI's type check and unit tests, the backing services
+//! and Kubernetes binaries the tests need, every test of the workspace, then the whole stack for the
+//! browser journeys and the gateway's rate limit. Each phase is printed and timed; any failure fails the
+//! command. Parts already running are reused; the ones this command started are stopped at the end.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,7 @@ use anyhow::{Result, bail};
 use crate::cargo;
 use crate::parts::{self, Ctx, Outcome, Part, ferretdb, kube, opensearch, postgres, redis};
 use crate::stack;
+use crate::ui;
 
 #[derive(Default)]
 struct Phases {
@@ -47,10 +49,20 @@ pub fn run() -> Result<()> {
     let backing = stack::backing_parts();
     let mut phases = Phases::default();
     let mut started = Vec::new();
-    let result = run_phases(&ctx, &backing, &mut phases, &mut started);
+    let mut stack_started = Vec::new();
+    let result = run_phases(
+        &ctx,
+        &backing,
+        &mut phases,
+        &mut started,
+        &mut stack_started,
+    );
 
-    if !started.is_empty() {
+    if !started.is_empty() || !stack_started.is_empty() {
         let stop = phases.run("stop the services this run started", || {
+            for part in stack_started.iter().rev() {
+                parts::stop(part.as_ref(), &ctx)?;
+            }
             for &index in started.iter().rev() {
                 let part: &dyn Part = backing[index].as_ref();
                 parts::stop(part, &ctx)?;
@@ -71,6 +83,7 @@ fn run_phases(
     backing: &[Box<dyn Part>],
     phases: &mut Phases,
     started: &mut Vec<usize>,
+    stack_started: &mut Vec<Box<dyn Part>>,
 ) -> Result<()> {
     let paths = &ctx.paths;
     phases.run("cargo fmt --all --check", || {
@@ -89,6 +102,8 @@ fn run_phases(
             ],
         ))
     })?;
+    phases.run("store UI: npm ci, tsc --noEmit", || ui::typecheck(ctx))?;
+    phases.run("store UI: Vitest", || ui::unit_tests(ctx))?;
     phases.run("backing services", || {
         stack::ensure_packages(ctx, backing)?;
         for (index, part) in backing.iter().enumerate() {
@@ -112,6 +127,17 @@ fn run_phases(
             .env("STOREFRONT_OPENSEARCH_URL", opensearch::url()?)
             .env("STOREFRONT_KUBE_BIN", &kube_bin);
         cargo::run(test)
+    })?;
+    phases.run("whole stack with the store UI", || {
+        stack_started.extend(stack::ensure_stack(ctx)?);
+        Ok(())
+    })?;
+    phases.run("store UI: API types vs OpenAPI", || {
+        ui::check_api_types(ctx)
+    })?;
+    phases.run("store UI: Playwright e2e", || ui::e2e(ctx))?;
+    phases.run("gateway: burst past the rate limit", || {
+        ui::gateway_burst(ctx)
     })?;
     if phases.done.iter().any(|(_, _, ok)| !ok) {
         bail!("a phase failed");

@@ -1,8 +1,10 @@
 //! The local gateway: nginx (Debian package) with a configuration rendered from one routing table,
 //! the same table the operator renders as an Ingress. It rate-limits the API (429 + Retry-After), caps
-//! request bodies, sets security headers and passes an `X-Request-Id` upstream.
+//! request bodies per route, sets security headers (HSTS only over TLS) and passes an `X-Request-Id`
+//! upstream. The store UI's hashed assets are served precompressed (brotli, gzip) and cached for a
+//! year; `index.html` and other unhashed files are revalidated.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::Result;
@@ -30,6 +32,8 @@ pub struct Route {
     /// The nginx location matcher: a service owns its path and everything under it.
     pub location: &'static str,
     pub target: Target,
+    /// The largest request body accepted (nginx size syntax); larger is a 413 at the gateway.
+    pub max_body: &'static str,
 }
 
 /// The routing table.
@@ -37,22 +41,28 @@ pub const ROUTES: &[Route] = &[
     Route {
         location: "~ ^/api/users(/|$)",
         target: Target::Service("users"),
+        max_body: "64k",
     },
     Route {
         location: "~ ^/api/catalog(/|$)",
         target: Target::Service("catalog"),
+        // Image uploads: the catalog's own 10 MiB cap plus multipart framing.
+        max_body: "11m",
     },
     Route {
         location: "~ ^/api/cart(/|$)",
         target: Target::Service("cart"),
+        max_body: "64k",
     },
     Route {
         location: "~ ^/api/search(/|$)",
         target: Target::Service("search"),
+        max_body: "64k",
     },
     Route {
         location: "/",
         target: Target::StoreUi,
+        max_body: "16k",
     },
 ];
 
@@ -60,7 +70,14 @@ pub const ROUTES: &[Route] = &[
 const RATE_LIMIT: &str = "50r/s";
 const BURST: u32 = 100;
 const RETRY_AFTER_SECONDS: u32 = 1;
-const CLIENT_MAX_BODY_SIZE: &str = "10m";
+/// The default for anything no route names.
+const CLIENT_MAX_BODY_SIZE: &str = "16k";
+/// Vite puts every content-hashed file here; they never change under their name.
+const HASHED_ASSETS: &str = "/assets/";
+/// Sent over TLS only (`$https` is empty on plain HTTP, and nginx omits a header with an empty value).
+const HSTS: &str = "max-age=63072000; includeSubDomains";
+/// Precompressed files (`.br`) are served by this module when installed.
+const BROTLI_MODULE: &str = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so";
 
 /// Sent with every response, errors included.
 const SECURITY_HEADERS: &[(&str, &str)] = &[
@@ -68,7 +85,7 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("Referrer-Policy", "strict-origin-when-cross-origin"),
     (
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; \
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; \
          connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
     ),
 ];
@@ -105,14 +122,21 @@ impl Gateway {
         let headers: String = SECURITY_HEADERS
             .iter()
             .map(|(name, value)| format!("        add_header {name} \"{value}\" always;\n"))
-            .chain(std::iter::once(
+            .chain([
+                "        add_header Strict-Transport-Security $storefront_hsts always;\n"
+                    .to_string(),
                 "        add_header X-Request-Id $storefront_request_id always;\n".to_string(),
-            ))
+            ])
             .collect();
+        let brotli = Path::new(BROTLI_MODULE).exists();
         let mut upstreams = String::new();
         let mut routes = String::new();
         for route in ROUTES {
             routes.push_str(&format!("        location {} {{\n", route.location));
+            routes.push_str(&format!(
+                "            client_max_body_size {};\n",
+                route.max_body
+            ));
             match route.target {
                 Target::Service(name) => {
                     let service = services::by_name(name);
@@ -141,10 +165,18 @@ impl Gateway {
                     } else {
                         Self::dir(ctx).join("html")
                     };
-                    routes.push_str(&format!(
-                        "            root {};\n            try_files $uri $uri/ /index.html;\n",
-                        root.display()
+                    // Unhashed files (index.html, favicon) are revalidated on every visit.
+                    routes.push_str(&static_files(&root, brotli, "no-cache", &headers));
+                    routes.push_str("            try_files $uri $uri/ /index.html;\n");
+                    routes.push_str("        }\n");
+                    routes.push_str(&format!("        location {HASHED_ASSETS} {{\n"));
+                    routes.push_str(&static_files(
+                        &root,
+                        brotli,
+                        "public, max-age=31536000, immutable",
+                        &headers,
                     ));
+                    routes.push_str("            try_files $uri =404;\n");
                 }
             }
             routes.push_str("        }\n");
@@ -159,6 +191,15 @@ impl Gateway {
                     ctx.paths.log_file(self.name()).display().to_string(),
                 ),
                 ("port", ports::GATEWAY.get()?.to_string()),
+                (
+                    "load_modules",
+                    if brotli {
+                        format!("load_module {BROTLI_MODULE};\n")
+                    } else {
+                        String::new()
+                    },
+                ),
+                ("hsts", HSTS.to_string()),
                 ("client_max_body_size", CLIENT_MAX_BODY_SIZE.to_string()),
                 ("rate_limit", RATE_LIMIT.to_string()),
                 ("retry_after_seconds", RETRY_AFTER_SECONDS.to_string()),
@@ -193,6 +234,23 @@ impl Gateway {
         }
         render_template(ctx, "nginx/index.html.tmpl", &[("rows", rows)])
     }
+}
+
+/// A static-file location body: precompressed variants, a `Cache-Control`, and the security headers
+/// again (an `add_header` in a location replaces the server's).
+fn static_files(root: &Path, brotli: bool, cache_control: &str, headers: &str) -> String {
+    let mut block = format!(
+        "            root {};\n            gzip_static on;\n",
+        root.display()
+    );
+    if brotli {
+        block.push_str("            brotli_static on;\n");
+    }
+    block.push_str(&format!(
+        "            add_header Cache-Control \"{cache_control}\" always;\n"
+    ));
+    block.push_str(&headers.replace("        add_header", "            add_header"));
+    block
 }
 
 fn proxy_block(upstream: &str) -> String {
@@ -238,7 +296,7 @@ impl Part for Gateway {
     }
 
     fn packages(&self, _ctx: &Ctx) -> Vec<&'static Package> {
-        vec![&system::NGINX]
+        vec![&system::NGINX, &system::NGINX_BROTLI]
     }
 
     fn healthy(&self, _ctx: &Ctx) -> bool {
