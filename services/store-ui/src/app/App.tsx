@@ -1,8 +1,9 @@
 import CssBaseline from '@mui/material/CssBaseline';
 import { ThemeProvider } from '@mui/material/styles';
 import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
-import { lazy } from 'react';
+import { lazy, useState } from 'react';
 import { createBrowserRouter, RouterProvider, type RouteObject } from 'react-router';
+import { catalogApi } from '../api/catalog';
 import { AuthProvider } from '../auth/AuthProvider';
 import HomePage from '../features/catalog/HomePage';
 import { Layout } from './Layout';
@@ -22,29 +23,44 @@ const OrdersPage = lazy(() => import('../features/account/OrdersPage'));
 const OrderPage = lazy(() => import('../features/account/OrderPage'));
 const AdminRoutes = lazy(() => import('../features/admin/AdminRoutes'));
 
-export const routes: RouteObject[] = [
-  {
-    element: <Layout />,
-    children: [
-      { index: true, element: <HomePage /> },
-      { path: 'c/:slug', element: <CategoryPage /> },
-      { path: 'p/:slug', element: <ProductPage /> },
-      { path: 'search', element: <SearchPage /> },
-      { path: 'cart', element: <CartPage /> },
-      { path: 'checkout', element: <CheckoutPage /> },
-      { path: 'login', element: <LoginPage /> },
-      { path: 'register', element: <RegisterPage /> },
-      { path: 'account', element: <AccountPage /> },
-      { path: 'account/orders', element: <OrdersPage /> },
-      { path: 'account/orders/:id', element: <OrderPage /> },
-      { path: 'admin/*', element: <AdminRoutes /> },
-      { path: '*', element: <NotFoundPage /> },
-    ],
-  },
-];
+/** The route table. Product and category pages start fetching their data while their code loads. */
+export function buildRoutes(queryClient: QueryClient): RouteObject[] {
+  const prefetch = (key: readonly unknown[], fetcher: () => Promise<unknown>) => {
+    void queryClient.prefetchQuery({ queryKey: key, queryFn: fetcher });
+    return null;
+  };
+  return [
+    {
+      element: <Layout />,
+      children: [
+        { index: true, element: <HomePage /> },
+        {
+          path: 'c/:slug',
+          element: <CategoryPage />,
+          loader: ({ params }) => prefetch(['category', params.slug ?? ''], () => catalogApi.category(params.slug ?? '')),
+        },
+        {
+          path: 'p/:slug',
+          element: <ProductPage />,
+          loader: ({ params }) => prefetch(['product', params.slug ?? ''], () => catalogApi.productBySlug(params.slug ?? '')),
+        },
+        { path: 'search', element: <SearchPage /> },
+        { path: 'cart', element: <CartPage /> },
+        { path: 'checkout', element: <CheckoutPage /> },
+        { path: 'login', element: <LoginPage /> },
+        { path: 'register', element: <RegisterPage /> },
+        { path: 'account', element: <AccountPage /> },
+        { path: 'account/orders', element: <OrdersPage /> },
+        { path: 'account/orders/:id', element: <OrderPage /> },
+        { path: 'admin/*', element: <AdminRoutes /> },
+        { path: '*', element: <NotFoundPage /> },
+      ],
+    },
+  ];
+}
 
 export function App({ queryClient }: { queryClient: QueryClient }) {
-  const router = createBrowserRouter(routes);
+  const [router] = useState(() => createBrowserRouter(buildRoutes(queryClient)));
   return (
     <ThemeProvider theme={theme}>
       <CssBaseline />

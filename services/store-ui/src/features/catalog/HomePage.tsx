@@ -5,7 +5,7 @@ import Skeleton from '@mui/material/Skeleton';
 import Typography from '@mui/material/Typography';
 import { useQuery } from '@tanstack/react-query';
 import { Link as RouterLink } from 'react-router';
-import { catalogApi } from '../../api/catalog';
+import { searchApi } from '../../api/search';
 import { ErrorState } from '../../components/States';
 import { ProductCard, ProductCardSkeleton, ProductGrid } from './ProductCard';
 import { useCategories } from './useCategories';
@@ -40,9 +40,10 @@ function FeaturedCategories() {
 }
 
 function NewProducts() {
+  // The search index answers "newest first" with exactly what a card shows, faster than the catalog.
   const products = useQuery({
-    queryKey: ['products', 'newest'],
-    queryFn: ({ signal }) => catalogApi.products({ sort: 'newest', limit: 12 }, signal),
+    queryKey: ['search', 'newest'],
+    queryFn: ({ signal }) => searchApi.search({ sort: 'newest', limit: 12 }, signal),
   });
   return (
     <Box component="section" aria-labelledby="new-products">
@@ -57,18 +58,18 @@ function NewProducts() {
                 <ProductCardSkeleton />
               </li>
             ))
-          : (products.data?.items ?? []).map((p, index) => (
-              <li key={p.id}>
+          : (products.data?.items ?? []).map((hit, index) => (
+              <li key={hit.id}>
                 <ProductCard
                   eager={index < 4}
                   product={{
-                    id: p.id,
-                    slug: p.slug,
-                    title: p.title,
-                    brand: p.brand,
-                    price: p.priceFrom,
-                    image: p.images?.[0]?.urls.thumbnail ?? null,
-                    inStock: p.inStock,
+                    id: hit.id,
+                    slug: hit.slug ?? hit.id,
+                    title: hit.title ?? '',
+                    brand: hit.brand,
+                    price: hit.price,
+                    image: hit.image,
+                    inStock: hit.inStock,
                   }}
                 />
               </li>
