@@ -85,6 +85,15 @@ async function shopper(browser) {
       await page.getByRole('listbox').getByRole('option').first().waitFor();
       await screenshot(page, 'suggestions');
     }],
+    ['suggestions work from the keyboard alone', async () => {
+      const box = page.getByRole('combobox', { name: 'Search products' });
+      await box.press('ArrowDown');
+      await box.press('Enter');
+      await page.waitForURL(/\/p\//);
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      await page.goBack();
+      await page.getByRole('heading', { name: 'Shop by category' }).waitFor();
+    }],
     ['a search with a typo finds products', async () => {
       const box = page.getByRole('combobox', { name: 'Search products' });
       await box.fill('travle');
@@ -257,6 +266,18 @@ async function admin(browser) {
   await context.close();
 }
 
+/** A stack that was just started has seeded the catalog, but search indexes it a few seconds later. */
+async function waitForSearchIndex() {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const response = await fetch(`${BASE}/api/search?limit=1`).catch(() => null);
+    if (response?.ok && (await response.json()).total > 0) return;
+    if (Date.now() > deadline) throw new Error('the search index is still empty after 90 s');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+await waitForSearchIndex();
 const browser = await launch();
 let failed = false;
 for (const j of [shopper, admin]) {

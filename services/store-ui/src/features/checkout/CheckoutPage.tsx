@@ -94,9 +94,10 @@ function Checkout() {
       await queryClient.invalidateQueries({ queryKey: ['orders'] });
       void navigate(`/account/orders/${order.id}?placed=1`, { replace: true });
     },
-    onError: async (error) => {
+    onError: (error) => {
       if (outcomeOf(error) === 'done') attemptKey.current = null;
-      await queryClient.invalidateQueries({ queryKey: cartKey });
+      // Not awaited: the button is usable again at once while the cart is re-read.
+      void queryClient.invalidateQueries({ queryKey: cartKey });
     },
     onSettled: () => {
       placing.current = false;
