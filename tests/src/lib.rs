@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 pub mod load;
+pub mod proxy;
 pub mod stack;
 
 pub use storefront_kit::install_crypto_provider;

@@ -274,5 +274,145 @@ async fn index_converges_through_concurrent_writes_restarts_and_a_rebuild() {
     if let Some(index) = engine.current_index().await.unwrap() {
         engine.delete_index(&index).await.unwrap();
     }
+    engine
+        .delete_index(&format!("{}-sync", engine.alias()))
+        .await
+        .ok();
+    catalog_service.stop().await;
+}
+
+/// Several full rebuilds back to back while many clients search over HTTP: every answer is a 200
+/// with the whole live catalog in it, whichever index the alias pointed at when it was asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reindexes_under_concurrent_queries_fail_none() {
+    const PRODUCTS: usize = 30;
+    const CLIENTS: usize = 16;
+    const REBUILDS: usize = 4;
+
+    let catalog_service = RunningCatalog::start().await;
+    let catalog = CatalogClient::new(&catalog_service.url, Duration::from_secs(10)).unwrap();
+    let engine = Engine::connect(
+        &opensearch_url(),
+        &unique_name("products"),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let admin = Admin {
+        http: reqwest::Client::new(),
+        base: catalog_service.url.clone(),
+        token: stack::token("admin-1", &["admin"]),
+    };
+    let (status, root) = admin
+        .send(
+            reqwest::Method::POST,
+            "/api/catalog/categories",
+            Some(json!({ "slug": "home", "name": "Home" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{root}");
+    let root = root["id"].as_str().unwrap().to_owned();
+    for n in 0..PRODUCTS {
+        let (status, body) = admin
+            .send(
+                reqwest::Method::POST,
+                "/api/catalog/products",
+                Some(product(n, 0, &root)),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (shutdown, task, sync) = start_follower(&engine, &catalog);
+    wait_until_converged(&engine, &catalog).await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let service = storefront_search::service(storefront_search::AppState {
+        engine: engine.clone(),
+        verifier: stack::verifier(),
+        sync: sync.clone(),
+    });
+    let serving = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            storefront_kit::serve_on(listener, service, &stack::server_config(), shutdown).await
+        }
+    });
+
+    let rebuilding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let http = reqwest::Client::new();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (http, base, rebuilding) = (http.clone(), base.clone(), rebuilding.clone());
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                let queries = ["item", "made", "acme", "revision"];
+                let mut i = c;
+                while rebuilding.load(std::sync::atomic::Ordering::SeqCst) {
+                    let url = format!("{base}/api/search?q={}&limit=5", queries[i % 4]);
+                    i += 1;
+                    let answer = match http.get(url).send().await {
+                        Ok(response) => {
+                            let status = response.status().as_u16();
+                            let page: Value = response.json().await.unwrap_or(Value::Null);
+                            (
+                                status,
+                                page["total"].as_u64(),
+                                page["items"].as_array().map(Vec::len),
+                            )
+                        }
+                        Err(error) => panic!("search did not answer: {error}"),
+                    };
+                    answers.push(answer);
+                }
+                answers
+            })
+        })
+        .collect();
+
+    let mut indices = vec![engine.current_index().await.unwrap()];
+    for _ in 0..REBUILDS {
+        let report = sync.reindex().await.expect("rebuild");
+        println!("rebuild: {report:?}");
+        indices.push(Some(report.index));
+    }
+    rebuilding.store(false, std::sync::atomic::Ordering::SeqCst);
+    let mut answers = Vec::new();
+    for client in clients {
+        answers.extend(client.await.unwrap());
+    }
+    let failed: Vec<_> = answers
+        .iter()
+        .filter(|(status, total, items)| {
+            *status != 200 || *total != Some(PRODUCTS as u64) || *items != Some(5)
+        })
+        .collect();
+    println!(
+        "{} searches during {REBUILDS} rebuilds, {} not a full page of the whole catalog",
+        answers.len(),
+        failed.len()
+    );
+    assert!(
+        answers.len() >= CLIENTS * REBUILDS,
+        "searches ran throughout"
+    );
+    assert!(
+        failed.is_empty(),
+        "first failures: {:?}",
+        &failed[..failed.len().min(5)]
+    );
+    indices.dedup();
+    assert_eq!(indices.len(), REBUILDS + 1, "every rebuild moved the alias");
+    wait_until_converged(&engine, &catalog).await;
+
+    shutdown.trigger();
+    task.await.unwrap();
+    serving.await.unwrap().unwrap();
+    if let Some(index) = engine.current_index().await.unwrap() {
+        engine.delete_index(&index).await.unwrap();
+    }
+    engine
+        .delete_index(&format!("{}-sync", engine.alias()))
+        .await
+        .ok();
     catalog_service.stop().await;
 }

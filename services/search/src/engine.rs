@@ -271,12 +271,18 @@ impl Engine {
         checked(response).await
     }
 
-    /// Makes recent writes searchable now (tests and reindex only).
+    /// Makes recent writes to the live index searchable now (tests only).
     pub async fn refresh(&self) -> Result<(), EngineError> {
+        self.refresh_index(&self.alias).await
+    }
+
+    /// Makes every write to `index` searchable now: a rebuilt index before the alias moves to
+    /// it, so no search meets it half-filled.
+    pub async fn refresh_index(&self, index: &str) -> Result<(), EngineError> {
         let response = self
             .client
             .indices()
-            .refresh(IndicesRefreshParts::Index(&[&self.alias]))
+            .refresh(IndicesRefreshParts::Index(&[index]))
             .send()
             .await?;
         checked(response).await?;

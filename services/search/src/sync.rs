@@ -76,6 +76,12 @@ pub struct Follower {
     requests: mpsc::Receiver<ReindexReply>,
     /// The category tree, loaded on first use.
     categories: Option<Categories>,
+    /// The last change applied to the live index: `None` until read from the engine, then kept
+    /// here, so that a checkpoint that failed to save does not send the next batch back to the
+    /// older stored one (the changes in between would be applied twice).
+    applied: Option<Option<String>>,
+    /// Whether `applied` is what the engine has stored.
+    saved: bool,
 }
 
 impl Follower {
@@ -93,6 +99,8 @@ impl Follower {
             status: status.clone(),
             requests,
             categories: None,
+            applied: None,
+            saved: true,
         };
         (
             follower,
@@ -153,7 +161,15 @@ impl Follower {
             .ensure_alias()
             .await
             .map_err(|e| e.to_string())?;
-        let checkpoint = self.engine.checkpoint().await.map_err(|e| e.to_string())?;
+        let checkpoint = match &self.applied {
+            Some(applied) => applied.clone(),
+            None => {
+                let stored = self.engine.checkpoint().await.map_err(|e| e.to_string())?;
+                self.applied = Some(stored.clone());
+                self.saved = true;
+                stored
+            }
+        };
         if self.categories.is_none() {
             self.categories = Some(self.catalog.categories().await.map_err(|e| e.to_string())?);
         }
@@ -163,6 +179,7 @@ impl Follower {
             .await
             .map_err(|e| e.to_string())?;
         if page.items.is_empty() {
+            self.save_checkpoint().await?;
             let mut status = self.status.write().await;
             status.checkpoint = checkpoint;
             status.index = Some(index);
@@ -178,19 +195,34 @@ impl Follower {
         let cursor = page
             .next_cursor
             .or_else(|| page.items.last().map(|c| c.cursor.clone()));
-        if let Some(cursor) = &cursor {
+        {
+            // Applied, whatever becomes of saving it.
+            let mut status = self.status.write().await;
+            status.checkpoint = cursor.clone();
+            status.index = Some(index);
+            status.changes_applied += outcome.written as u64;
+            status.stale_skipped += outcome.stale as u64;
+        }
+        self.applied = Some(cursor);
+        self.saved = false;
+        self.save_checkpoint().await?;
+        self.status.write().await.last_error = None;
+        Ok(page.items.len() as u32 == BATCH)
+    }
+
+    /// Stores the last applied cursor in the engine, unless it is already there.
+    async fn save_checkpoint(&mut self) -> Result<(), String> {
+        if self.saved {
+            return Ok(());
+        }
+        if let Some(Some(cursor)) = &self.applied {
             self.engine
                 .save_checkpoint(cursor)
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        let mut status = self.status.write().await;
-        status.checkpoint = cursor;
-        status.index = Some(index);
-        status.changes_applied += outcome.written as u64;
-        status.stale_skipped += outcome.stale as u64;
-        status.last_error = None;
-        Ok(page.items.len() as u32 == BATCH)
+        self.saved = true;
+        Ok(())
     }
 
     /// Refreshes the category tree when the batch touches categories; `true` when an existing
@@ -230,7 +262,15 @@ impl Follower {
             .create_index()
             .await
             .map_err(|e| e.to_string())?;
-        let result = self.fill(&index).await;
+        let result = match self.fill(&index).await {
+            Ok(filled) => self
+                .engine
+                .refresh_index(&index)
+                .await
+                .map(|()| filled)
+                .map_err(|e| e.to_string()),
+            Err(error) => Err(error),
+        };
         let (changes_applied, cursor) = match result {
             Ok(filled) => filled,
             Err(error) => {
@@ -243,12 +283,10 @@ impl Follower {
             .swap_alias(&index)
             .await
             .map_err(|e| e.to_string())?;
-        if let Some(cursor) = &cursor {
-            self.engine
-                .save_checkpoint(cursor)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
+        // The alias has moved: the new index's position holds from now on, saved or not.
+        self.applied = Some(cursor.clone());
+        self.saved = false;
+        self.save_checkpoint().await?;
         if let Some(previous) = &previous
             && let Err(error) = self.engine.delete_index(previous).await
         {
