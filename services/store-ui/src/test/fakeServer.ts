@@ -5,6 +5,7 @@ import { vi } from 'vitest';
 export interface Call {
   method: string;
   path: string;
+  query: URLSearchParams;
   headers: Record<string, string>;
   body: unknown;
 }
@@ -28,6 +29,7 @@ export function fakeServer(routes: Record<string, Handler>): Call[] {
     const call: Call = {
       method: init.method ?? 'GET',
       path: url.pathname,
+      query: url.searchParams,
       headers,
       body: typeof init.body === 'string' ? JSON.parse(init.body) : init.body,
     };
