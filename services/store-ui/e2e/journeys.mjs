@@ -8,6 +8,7 @@ import { BASE, OUT, check, journey, launch, pngImage, screenshot } from './harne
 const ADMIN_EMAIL = process.env.STOREFRONT_ADMIN_EMAIL ?? 'admin@storefront.local';
 const ADMIN_PASSWORD = process.env.STOREFRONT_ADMIN_PASSWORD ?? 'storefront-demo-admin';
 const run = Date.now().toString(36);
+let placedOrderId = null;
 const money = (m) => new Intl.NumberFormat('en-US', { style: 'currency', currency: m.currency }).format(m.amount / 100);
 
 async function api(page, path) {
@@ -76,6 +77,16 @@ async function shopper(browser) {
       check(overflow <= 0, `the page is ${overflow}px wider than a phone screen`);
       await phone.screenshot({ path: `${OUT}/home-phone.png`, fullPage: false });
       await phone.close();
+    }],
+    ['a category page lists its products with filters', async () => {
+      await page.getByRole('link', { name: /^Outdoors/ }).click();
+      await page.waitForURL(/\/c\/outdoors/);
+      await page.getByRole('heading', { level: 1, name: 'Outdoors' }).waitFor();
+      await page.getByTestId('result-count').filter({ hasText: /[1-9]\d* products?/ }).waitFor();
+      await page.getByRole('link', { name: 'Camping', exact: true }).waitFor();
+      await screenshot(page, 'category');
+      await page.goBack();
+      await page.getByRole('heading', { name: 'Shop by category' }).waitFor();
     }],
     ['suggestions appear while typing', async () => {
       const box = page.getByRole('combobox', { name: 'Search products' });
@@ -172,6 +183,7 @@ async function shopper(browser) {
       await page.getByTestId('card-number').fill('4242 4242 4242 4242');
       await page.getByTestId('place-order').dblclick();
       await page.waitForURL(/\/account\/orders\/[^/?]+\?placed=1/);
+      placedOrderId = new URL(page.url()).pathname.split('/').pop();
       await page.getByTestId('order-placed').waitFor();
       check((await page.getByTestId('order-line').count()) === 2, 'the order does not have two lines');
       await screenshot(page, 'order');
@@ -183,6 +195,16 @@ async function shopper(browser) {
       const confirmed = rows.filter((r) => r.includes('Confirmed'));
       check(confirmed.length === 1, `expected one confirmed order, found ${confirmed.length}: ${rows.join(' | ')}`);
       await screenshot(page, 'orders');
+    }],
+    ['the profile name and addresses can be edited', async () => {
+      await page.goto(`${BASE}/account`);
+      const name = page.getByRole('textbox', { name: 'Name' });
+      await name.waitFor();
+      await name.fill('E2E Shopper Renamed');
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await page.getByText('Saved.').waitFor();
+      await page.getByText('1 Test Street').waitFor();
+      await screenshot(page, 'account');
     }],
     ['the cart is empty after the order', async () => {
       await page.getByTestId('cart-button').click();
@@ -246,6 +268,14 @@ async function admin(browser) {
       await page.getByTestId('product-images').locator('img').first().waitFor();
       await page.getByTestId('image-preview').waitFor({ state: 'detached' });
       await screenshot(page, 'admin-product');
+    }],
+    ['the shopper’s order is marked shipped', async () => {
+      check(placedOrderId, 'the shopper journey placed no order');
+      await page.goto(`${BASE}/admin/orders`);
+      const row = page.locator('li', { has: page.getByRole('button', { name: placedOrderId.slice(-8).toUpperCase() }) });
+      await row.getByRole('button', { name: 'Mark shipped' }).click();
+      await row.getByText('Shipped').waitFor();
+      await screenshot(page, 'admin-orders');
     }],
     ['the new product is found through search', async () => {
       const deadline = Date.now() + 30_000;

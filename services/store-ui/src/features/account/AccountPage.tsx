@@ -149,7 +149,7 @@ function Account() {
       <Card component="section" aria-labelledby="profile">
         <CardContent>
           <Typography id="profile" variant="h2" sx={{ mb: 2 }}>Profile</Typography>
-          {me.isPending ? <Skeleton variant="rounded" height={120} /> : me.isError ? <ErrorState error={me.error} onRetry={() => void me.refetch()} /> : <Profile key={me.data.version} user={me.data} />}
+          {me.isPending ? <Skeleton variant="rounded" height={120} /> : me.isError ? <ErrorState error={me.error} onRetry={() => void me.refetch()} /> : <Profile key={me.data.id} user={me.data} />}
         </CardContent>
       </Card>
       <Card component="section" aria-labelledby="addresses">
