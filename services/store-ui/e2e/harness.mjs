@@ -93,3 +93,41 @@ export function pngImage(size, [r1, g1, b1], [r2, g2, b2]) {
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }
+
+/** A small accessibility audit of what is on screen: every control has an accessible name, every image
+ *  an alt attribute, the page a main landmark and one h1, and ids are unique. Returns the problems. */
+export async function accessibilityProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+    const named = (el) => {
+      if (el.getAttribute('aria-label')?.trim()) return true;
+      const by = el.getAttribute('aria-labelledby');
+      if (by && by.split(/\s+/).some((id) => document.getElementById(id)?.textContent?.trim())) return true;
+      if (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`)?.textContent?.trim()) return true;
+      if (el.closest('label')?.textContent?.trim()) return true;
+      if (el.getAttribute('title')?.trim()) return true;
+      if (['BUTTON', 'A'].includes(el.tagName) || el.getAttribute('role') === 'button') {
+        return !!(el.textContent?.trim() || el.querySelector('img[alt]:not([alt=""])'));
+      }
+      return false;
+    };
+    const controls = document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a[href], [role=button], [role=combobox], [role=checkbox], [role=tab]');
+    for (const el of controls) {
+      if (!visible(el) && el.type !== 'file') continue;
+      if (el.type === 'file' || el.closest('[aria-hidden=true]')) continue;
+      if (!named(el)) problems.push(`unnamed ${el.tagName.toLowerCase()}${el.className ? `.${String(el.className).split(' ')[0]}` : ''}`);
+    }
+    for (const img of document.querySelectorAll('img')) {
+      if (!img.hasAttribute('alt')) problems.push(`img without alt: ${img.src.slice(-40)}`);
+    }
+    if (document.querySelectorAll('main').length !== 1) problems.push('not exactly one <main>');
+    const h1 = [...document.querySelectorAll('h1')].filter(visible);
+    if (h1.length !== 1) problems.push(`${h1.length} visible h1 elements`);
+    const ids = new Map();
+    for (const el of document.querySelectorAll('[id]')) ids.set(el.id, (ids.get(el.id) ?? 0) + 1);
+    for (const [id, n] of ids) if (n > 1) problems.push(`id "${id}" used ${n} times`);
+    if (!document.documentElement.lang) problems.push('no lang on <html>');
+    return problems;
+  });
+}

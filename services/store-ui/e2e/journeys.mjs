@@ -3,13 +3,19 @@
 //            (a declined card first, then a double click on "Place order") → exactly one order
 //   admin:   sign in → create a product with an image → find it through search
 // Screenshots of the main pages go to target/e2e/.
-import { BASE, OUT, check, journey, launch, pngImage, screenshot } from './harness.mjs';
+import { BASE, OUT, accessibilityProblems, check, journey, launch, pngImage, screenshot } from './harness.mjs';
 
 const ADMIN_EMAIL = process.env.STOREFRONT_ADMIN_EMAIL ?? 'admin@storefront.local';
 const ADMIN_PASSWORD = process.env.STOREFRONT_ADMIN_PASSWORD ?? 'storefront-demo-admin';
 const run = Date.now().toString(36);
 let placedOrderId = null;
 const money = (m) => new Intl.NumberFormat('en-US', { style: 'currency', currency: m.currency }).format(m.amount / 100);
+
+/** Fails the step when the page has accessibility problems the audit can see. */
+async function audit(page, name) {
+  const problems = await accessibilityProblems(page);
+  check(problems.length === 0, `accessibility problems on ${name}: ${problems.join('; ')}`);
+}
 
 async function api(page, path) {
   const response = await page.request.get(`${BASE}${path}`);
@@ -68,6 +74,7 @@ async function shopper(browser) {
       await page.locator('[data-testid=product-card]').first().waitFor();
       check((await page.locator('[data-testid=product-card]').count()) >= 4, 'fewer than 4 new products on the home page');
       await screenshot(page, 'home');
+      await audit(page, 'home');
     }],
     ['the phone layout fits', async () => {
       const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, locale: 'en-US' });
@@ -85,6 +92,7 @@ async function shopper(browser) {
       await page.getByTestId('result-count').filter({ hasText: /[1-9]\d* products?/ }).waitFor();
       await page.getByRole('link', { name: 'Camping', exact: true }).waitFor();
       await screenshot(page, 'category');
+      await audit(page, 'category');
       await page.goBack();
       await page.getByRole('heading', { name: 'Shop by category' }).waitFor();
     }],
@@ -124,6 +132,7 @@ async function shopper(browser) {
       await page.waitForURL(new RegExp(`brand=${encodeURIComponent(name)}`));
       await page.getByTestId('result-count').filter({ hasText: new RegExp(`^${count} products?$`) }).waitFor();
       await screenshot(page, 'search-filtered');
+      await audit(page, 'search-filtered');
     }],
     ['the product page shows variants, images and stock', async () => {
       chosen = await productWithTwoVariants(page);
@@ -133,6 +142,7 @@ async function shopper(browser) {
       await page.getByTestId('stock-state').filter({ hasText: /In stock|left/ }).waitFor();
       check(chosen.product.brand === brand, `the product's brand ${chosen.product.brand} is not the filtered ${brand}`);
       await screenshot(page, 'product');
+      await audit(page, 'product');
     }],
     ['two variants go into the cart', async () => {
       for (const variant of chosen.variants) {
@@ -149,6 +159,7 @@ async function shopper(browser) {
       const expected = chosen.variants.reduce((sum, v) => sum + v.price.amount, 0);
       await page.getByTestId('cart-subtotal').filter({ hasText: money({ amount: expected, currency: chosen.variants[0].price.currency }) }).waitFor();
       await screenshot(page, 'cart');
+      await audit(page, 'cart');
     }],
     ['checkout asks a guest to sign in; registering keeps the cart', async () => {
       await page.getByTestId('go-to-checkout').click();
@@ -172,6 +183,7 @@ async function shopper(browser) {
       await page.getByRole('button', { name: 'Use this address' }).click();
       await page.getByRole('radio', { name: /1 Test Street/ }).waitFor();
       await screenshot(page, 'checkout');
+      await audit(page, 'checkout');
     }],
     ['a declined card is explained and nothing is ordered', async () => {
       await page.getByTestId('card-number').fill('4000 0000 0000 0002');
@@ -187,6 +199,7 @@ async function shopper(browser) {
       await page.getByTestId('order-placed').waitFor();
       check((await page.getByTestId('order-line').count()) === 2, 'the order does not have two lines');
       await screenshot(page, 'order');
+      await audit(page, 'order');
     }],
     ['order history shows exactly one confirmed order', async () => {
       await page.goto(`${BASE}/account/orders`);
@@ -205,6 +218,7 @@ async function shopper(browser) {
       await page.getByText('Saved.').waitFor();
       await page.getByText('1 Test Street').waitFor();
       await screenshot(page, 'account');
+      await audit(page, 'account');
     }],
     ['the cart is empty after the order', async () => {
       await page.getByTestId('cart-button').click();
@@ -237,6 +251,7 @@ async function admin(browser) {
       await page.getByText(/Orders today|not available yet/).first().waitFor();
       await page.getByText(/Low stock|low-stock list is not available/).first().waitFor();
       await screenshot(page, 'admin-dashboard');
+      await audit(page, 'admin-dashboard');
     }],
     ['a product is created with a variant', async () => {
       await page.getByRole('tab', { name: 'Products' }).click();
@@ -268,6 +283,7 @@ async function admin(browser) {
       await page.getByTestId('product-images').locator('img').first().waitFor();
       await page.getByTestId('image-preview').waitFor({ state: 'detached' });
       await screenshot(page, 'admin-product');
+      await audit(page, 'admin-product');
     }],
     ['the shopper’s order is marked shipped', async () => {
       check(placedOrderId, 'the shopper journey placed no order');

@@ -19,12 +19,12 @@ import { Price } from '../../components/Price';
 import { EmptyState, ErrorState, isNotFound } from '../../components/States';
 import { OrderStatusChip, formatDate } from './orderStatus';
 
-export function OrderDetail({ order }: { order: Order }) {
+export function OrderDetail({ order, asPageTitle = false }: { order: Order; asPageTitle?: boolean }) {
   return (
     <Card>
       <CardContent>
         <Box sx={{ display: 'flex', gap: 2, alignItems: 'center', flexWrap: 'wrap', mb: 2 }}>
-          <Typography variant="h2" component="p">
+          <Typography variant="h2" component={asPageTitle ? 'h1' : 'p'}>
             Order {order.id.slice(-8).toUpperCase()}
           </Typography>
           <OrderStatusChip status={order.status} />
@@ -95,7 +95,7 @@ function OrderView() {
           Thank you! Your order is confirmed.
         </Alert>
       ) : null}
-      <OrderDetail order={order.data} />
+      <OrderDetail order={order.data} asPageTitle />
     </>
   );
 }
