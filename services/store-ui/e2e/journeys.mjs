@@ -240,6 +240,7 @@ async function admin(browser) {
   const page = await context.newPage();
   const title = `Lantern ${run}`;
   const sku = `E2E-${run}-AMBER`.toUpperCase();
+  const slug = `lantern-${run}`;
   await journey('admin', page, [
     ['an admin signs in and sees the dashboard', async () => {
       await page.goto(`${BASE}/login?next=%2Fadmin`);
@@ -307,6 +308,19 @@ async function admin(browser) {
       await screenshot(page, 'admin-product-in-search');
       await page.locator('[data-testid=product-card]', { hasText: title }).click();
       await page.getByTestId('stock-state').filter({ hasText: 'In stock' }).waitFor();
+    }],
+    ['archiving the product takes it off the shop', async () => {
+      await page.goBack();
+      await page.goto(`${BASE}/admin/products`);
+      await page.getByRole('link', { name: title }).click();
+      await page.getByRole('heading', { level: 1, name: title }).waitFor();
+      await page.getByRole('combobox', { name: 'Status' }).click();
+      await page.getByRole('option', { name: 'Archived' }).click();
+      await page.getByTestId('save-product').click();
+      await page.getByText('Saved.').waitFor();
+      await page.goto(`${BASE}/p/${slug}`);
+      await page.getByText('This product is no longer sold.').waitFor();
+      check(await page.getByTestId('add-to-cart').isDisabled(), 'an archived product can still be added to the cart');
     }],
   ]);
   await context.close();

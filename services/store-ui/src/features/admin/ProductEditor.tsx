@@ -287,7 +287,7 @@ export function ProductEditor() {
         ) : null}
       </Box>
       <ImageUpload product={product.data} />
-      <Editor key={product.data.version} product={product.data} />
+      <Editor key={product.data.id} product={product.data} />
     </Box>
   );
 }

@@ -81,7 +81,8 @@ function Purchase({ product }: { product: Product }) {
 
   useEffect(() => setQuantity(1), [variant?.sku]);
 
-  const inStock = variant ? (available !== undefined ? available > 0 : variant.inStock) : false;
+  const sold = product.status === 'active';
+  const inStock = sold && variant ? (available !== undefined ? available > 0 : variant.inStock) : false;
   return (
     <Box>
       <Typography variant="h4" component="p" sx={{ fontWeight: 700, mb: 2 }} data-testid="product-price">
@@ -116,7 +117,9 @@ function Purchase({ product }: { product: Product }) {
         </Box>
       ))}
       <Box sx={{ mb: 2 }} role="status" aria-live="polite" data-testid="stock-state">
-        {!variant ? (
+        {!sold ? (
+          <Alert severity="info">This product is no longer sold.</Alert>
+        ) : !variant ? (
           <Chip label="Choose an option" />
         ) : inStock ? (
           <Chip color="success" label={available !== undefined && available <= 5 ? `Only ${available} left` : 'In stock'} />
