@@ -336,3 +336,119 @@ impl Part for Gateway {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::Paths;
+    use crate::system::Runner;
+
+    /// A context whose data directory is a fresh temporary directory, with the real templates.
+    fn ctx(name: &str) -> Ctx {
+        let mut paths = Paths::from_env().expect("paths");
+        paths.data =
+            std::env::temp_dir().join(format!("xtask-gateway-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&paths.data);
+        Ctx {
+            paths,
+            runner: Runner::Myself,
+        }
+    }
+
+    fn locations(conf: &str) -> Vec<(&str, &str)> {
+        conf.split("        location ")
+            .skip(1)
+            .filter_map(|block| block.split_once('{'))
+            .map(|(matcher, body)| {
+                (
+                    matcher.trim(),
+                    body.split("\n        }").next().unwrap_or(""),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_api_route_is_rate_limited_and_capped() {
+        let conf = Gateway.render_conf(&ctx("api")).expect("render");
+        for route in ROUTES
+            .iter()
+            .filter(|r| matches!(r.target, Target::Service(_)))
+        {
+            let (_, body) = locations(&conf)
+                .into_iter()
+                .find(|(matcher, _)| *matcher == route.location)
+                .unwrap_or_else(|| panic!("no location for {}", route.location));
+            assert!(body.contains("client_max_body_size"), "{}", route.location);
+            if services::by_name(match route.target {
+                Target::Service(name) => name,
+                Target::StoreUi => unreachable!(),
+            })
+            .is_some_and(|s| s.binary.is_some())
+            {
+                assert!(body.contains("limit_req zone=api"), "{}", route.location);
+            }
+        }
+        assert!(conf.contains("limit_req_status 429;"));
+        assert!(conf.contains("add_header Retry-After"));
+    }
+
+    #[test]
+    fn hashed_assets_are_cached_for_a_year_and_pages_revalidated() {
+        let conf = Gateway.render_conf(&ctx("assets")).expect("render");
+        let all = locations(&conf);
+        let (_, assets) = all
+            .iter()
+            .find(|(m, _)| *m == HASHED_ASSETS)
+            .expect("an assets location");
+        assert!(assets.contains("max-age=31536000, immutable"));
+        assert!(assets.contains("gzip_static on;"));
+        let (_, pages) = all.iter().find(|(m, _)| *m == "/").expect("a / location");
+        assert!(pages.contains("Cache-Control \"no-cache\""));
+        // add_header in a location replaces the server's: the security headers must be repeated.
+        for body in [assets, pages] {
+            for (name, _) in SECURITY_HEADERS {
+                assert!(body.contains(&format!("add_header {name} ")), "{name}");
+            }
+            assert!(body.contains("Strict-Transport-Security $storefront_hsts"));
+        }
+    }
+
+    #[test]
+    fn hsts_is_sent_only_over_tls() {
+        let conf = Gateway.render_conf(&ctx("hsts")).expect("render");
+        assert!(conf.contains(&format!("on      \"{HSTS}\";")));
+        assert!(conf.contains("default \"\";"));
+        assert!(!conf.contains(&format!("add_header Strict-Transport-Security \"{HSTS}\"")));
+    }
+
+    #[test]
+    fn the_rendered_configuration_is_valid_nginx() {
+        if which::which("nginx").is_err() {
+            eprintln!("nginx is not installed; `cargo xtask up` installs it");
+            return;
+        }
+        let ctx = ctx("valid");
+        let dir = Gateway::dir(&ctx);
+        for sub in ["tmp", "logs", "html"] {
+            std::fs::create_dir_all(dir.join(sub)).expect("dirs");
+        }
+        std::fs::create_dir_all(ctx.paths.data.join("logs")).expect("logs");
+        std::fs::write(
+            Gateway::conf(&ctx),
+            Gateway.render_conf(&ctx).expect("render"),
+        )
+        .expect("write");
+        let output = Gateway
+            .nginx(&ctx)
+            .args(["-t", "-q"])
+            .output()
+            .expect("run nginx -t");
+        assert!(
+            output.status.success(),
+            "nginx -t: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let _ = std::fs::remove_dir_all(&ctx.paths.data);
+    }
+}
