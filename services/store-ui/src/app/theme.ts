@@ -1,6 +1,6 @@
 import { createTheme } from '@mui/material/styles';
 
-/** The shop's one theme: colours chosen for WCAG AA contrast on white (primary 8.6:1, secondary 4.6:1). */
+/** The shop's one theme: colours chosen for WCAG AA contrast on white (primary 8.4:1, secondary 5.5:1, secondary text 7.4:1 on the page). */
 export const theme = createTheme({
   palette: {
     primary: { main: '#1d4e89', contrastText: '#ffffff' },
