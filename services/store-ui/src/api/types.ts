@@ -1,16 +1,16 @@
-//! The services' types as the UI uses them: generated from the users, catalog and search OpenAPI
-//! documents (`npm run api:generate`, checked by `npm run api:check`), plus cart and the admin dashboard
-//! endpoints, written by hand from their READMEs until the cart service publishes an OpenAPI document.
+//! The services' types as the UI uses them: generated from the users, catalog, search and cart OpenAPI
+//! documents (`npm run api:generate`, checked by `npm run api:check`), plus the catalog's low-stock list,
+//! written by hand from its agreed contract until the catalog documents it.
 
 import type { components as CatalogComponents } from './generated/catalog';
 import type { components as SearchComponents, operations as SearchOperations } from './generated/search';
 import type { components as UsersComponents } from './generated/users';
-import type { Money } from '../lib/money';
-import type { FieldError } from './problem';
+import type { components as CartComponents } from './generated/cart';
 
 type Catalog = CatalogComponents['schemas'];
 type Search = SearchComponents['schemas'];
 type Users = UsersComponents['schemas'];
+type Cart_ = CartComponents['schemas'];
 
 export type Product = Catalog['Product'];
 export type ProductInput = Catalog['ProductInput'];
@@ -42,59 +42,16 @@ export interface Page<T> {
   nextCursor?: string | null;
 }
 
-// --- cart (services/cart/README.md) ---
+// --- cart ---
 
-export interface CartLine {
-  sku: string;
-  quantity: number;
-  purchasable: boolean;
-  title?: string;
-  variantTitle?: string;
-  image?: string;
-  unitPrice?: Money;
-  lineTotal?: Money;
-  available: number;
-  inStock: boolean;
-}
+export type CartLine = Cart_['CartLineView'];
+export type Cart = Cart_['CartView'];
+export type OrderStatus = Cart_['OrderStatus'];
+export type OrderLine = Cart_['OrderLine'];
+export type Order = Cart_['Order'];
+export type OrdersSummary = Cart_['Summary'];
 
-export interface Cart {
-  id?: string;
-  lines: CartLine[];
-  itemCount: number;
-  subtotal?: Money;
-}
-
-export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'FAILED' | 'SHIPPED' | 'CANCELLED';
-
-export interface OrderLine {
-  sku: string;
-  title: string;
-  variantTitle?: string | null;
-  quantity: number;
-  unitPrice: Money;
-  lineTotal: Money;
-}
-
-export interface Order {
-  id: string;
-  userId: string;
-  status: OrderStatus;
-  lines: OrderLine[];
-  total: Money;
-  failure?: { reason: string; detail?: string | null; errors?: FieldError[] };
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-// --- admin dashboard (contracts agreed with cart and catalog) ---
-
-export interface OrdersSummary {
-  since: string;
-  orders: number;
-  cancelled: number;
-  revenue: Money[];
-}
+// --- admin dashboard: the catalog's low-stock list (agreed contract; not in its OpenAPI document yet) ---
 
 export interface LowStockItem {
   sku: string;
