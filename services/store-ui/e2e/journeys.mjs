@@ -76,13 +76,28 @@ async function shopper(browser) {
       await screenshot(page, 'home');
       await audit(page, 'home');
     }],
-    ['the phone layout fits', async () => {
+    ['the phone layout fits: home, search with its filter drawer, product', async () => {
       const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, locale: 'en-US' });
       await phone.goto(`${BASE}/`);
       await phone.locator('[data-testid=product-card]').first().waitFor();
-      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-      check(overflow <= 0, `the page is ${overflow}px wider than a phone screen`);
+      const fits = async (what) => {
+        const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        check(overflow <= 0, `${what} is ${overflow}px wider than a phone screen`);
+      };
+      await fits('the home page');
       await phone.screenshot({ path: `${OUT}/home-phone.png`, fullPage: false });
+      await phone.goto(`${BASE}/search?q=travel`);
+      await phone.locator('[data-testid=product-card]').first().waitFor();
+      await fits('the search page');
+      await phone.getByRole('button', { name: 'Filters' }).click();
+      await phone.getByRole('button', { name: 'Close filters' }).waitFor();
+      await phone.waitForTimeout(400); // the drawer's slide-in
+      await phone.screenshot({ path: `${OUT}/search-phone-filters.png`, fullPage: false });
+      await phone.getByRole('button', { name: 'Close filters' }).click();
+      await phone.locator('[data-testid=product-card] a').first().click();
+      await phone.getByTestId('add-to-cart').waitFor();
+      await fits('a product page');
+      await phone.screenshot({ path: `${OUT}/product-phone.png`, fullPage: false });
       await phone.close();
     }],
     ['a category page lists its products with filters', async () => {
