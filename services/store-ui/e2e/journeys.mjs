@@ -269,6 +269,21 @@ async function admin(browser) {
       await screenshot(page, 'admin-dashboard');
       await audit(page, 'admin-dashboard');
     }],
+    ['a category is created under another, then deleted', async () => {
+      const name = `E2E ${run}`;
+      await page.getByRole('tab', { name: 'Categories' }).click();
+      await page.getByRole('heading', { name: 'New category' }).waitFor();
+      const form = page.locator('form').first();
+      await form.getByRole('textbox', { name: 'Name' }).fill(name);
+      await form.getByRole('combobox', { name: 'Parent' }).click();
+      await page.getByRole('option', { name: 'Outdoors' }).click();
+      await form.getByRole('button', { name: 'Create category' }).click();
+      const row = page.locator('li', { hasText: `/c/e2e-${run}` });
+      await row.waitFor();
+      await screenshot(page, 'admin-categories');
+      await row.getByRole('button', { name: 'Delete' }).click();
+      await row.waitFor({ state: 'detached' });
+    }],
     ['a product is created with a variant', async () => {
       await page.getByRole('tab', { name: 'Products' }).click();
       await page.getByTestId('new-product').click();
