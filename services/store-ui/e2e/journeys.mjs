@@ -200,6 +200,26 @@ async function shopper(browser) {
       await screenshot(page, 'checkout');
       await audit(page, 'checkout');
     }],
+    ['stock sold out meanwhile is explained and nothing is ordered', async () => {
+      const token = await adminToken(page.request);
+      const setStock = (sku, onHand) =>
+        page.request.put(`${BASE}/api/catalog/skus/${encodeURIComponent(sku)}/stock`, {
+          headers: { authorization: `Bearer ${token}` },
+          data: { onHand },
+        });
+      const sku = chosen.variants[0].sku;
+      const emptied = await setStock(sku, 0);
+      check(emptied.ok(), `emptying ${sku} answered ${emptied.status()}`);
+      try {
+        await page.getByTestId('place-order').click();
+        await page.getByTestId('checkout-error').filter({ hasText: 'Some items are out of stock' }).waitFor();
+        await page.getByTestId('checkout-error').filter({ hasText: sku }).waitFor();
+        await screenshot(page, 'checkout-out-of-stock');
+      } finally {
+        const restocked = await setStock(sku, 50);
+        check(restocked.ok(), `restocking ${sku} answered ${restocked.status()}`);
+      }
+    }],
     ['a declined card is explained and nothing is ordered', async () => {
       await page.getByTestId('card-number').fill('4000 0000 0000 0002');
       await page.getByTestId('place-order').click();

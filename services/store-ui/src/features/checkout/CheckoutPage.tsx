@@ -190,10 +190,8 @@ function Checkout() {
                 {message.detail}
                 {message.lines.length > 0 ? (
                   <Box component="ul" sx={{ m: 0, pl: 2 }}>
-                    {message.lines.map((l) => (
-                      <li key={l.field}>
-                        {l.field}: {l.message}
-                      </li>
+                    {message.lines.map((line) => (
+                      <li key={line}>{line}</li>
                     ))}
                   </Box>
                 ) : null}

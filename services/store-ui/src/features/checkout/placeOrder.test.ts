@@ -21,9 +21,14 @@ describe('checkout attempts', () => {
 
   it('explains a decline and out of stock in words a shopper can act on', () => {
     expect(checkoutMessage(problem(402, 'payment-declined')).title).toBe('Your card was declined');
-    const oos = checkoutMessage(problem(409, 'out-of-stock', { errors: [{ field: 'SF-1', message: 'only 1 left' }] }));
+    const oos = checkoutMessage(problem(409, 'out-of-stock', { errors: [{ field: 'lines[0].quantity', message: 'only 1 of SF-1 available' }] }));
     expect(oos.title).toBe('Some items are out of stock');
-    expect(oos.lines).toEqual([{ field: 'SF-1', message: 'only 1 left' }]);
+    expect(oos.lines).toEqual(['only 1 of SF-1 available']);
+    // Short stock found while repricing the cart comes as a plain conflict naming the lines.
+    const repriced = checkoutMessage(problem(409, 'conflict', { errors: [{ field: 'lines[1].quantity', message: 'only 0 of SF-2 available' }] }));
+    expect(repriced.title).toBe('Some items are out of stock');
+    expect(checkoutMessage(problem(409, 'conflict')).title).toBe('Checkout failed');
+    expect(checkoutMessage(problem(422, 'validation', { errors: [{ field: 'paymentToken', message: 'required' }] })).lines).toEqual(['paymentToken: required']);
     expect(checkoutMessage(new ApiError(0, {})).detail).toContain('not be charged twice');
   });
 

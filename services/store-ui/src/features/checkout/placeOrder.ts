@@ -21,15 +21,27 @@ export function newIdempotencyKey(): string {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
 
-/** What to tell the shopper about a failed checkout. */
-export function checkoutMessage(error: unknown): { title: string; detail: string; lines: { field: string; message: string }[] } {
+/** Short stock, whether found when the cart is repriced (a plain 409 `conflict` naming cart lines) or
+ *  when stock is reserved (`out-of-stock`). */
+export function isOutOfStock(error: ApiError): boolean {
+  if (error.code === 'out-of-stock') return true;
+  return error.status === 409 && error.code === 'conflict' && error.fieldErrors.some((e) => e.field.startsWith('lines'));
+}
+
+/** What to tell the shopper about a failed checkout; `lines` are sentences to list under it. */
+export function checkoutMessage(error: unknown): { title: string; detail: string; lines: string[] } {
   if (!(error instanceof ApiError)) return { title: 'Checkout failed', detail: 'Something went wrong. Please try again.', lines: [] };
   const detail = error.problem.detail ?? error.message;
+  if (isOutOfStock(error)) {
+    return {
+      title: 'Some items are out of stock',
+      detail: `${detail} Update your cart and try again.`,
+      lines: error.fieldErrors.map((e) => e.message),
+    };
+  }
   switch (error.code) {
     case 'payment-declined':
       return { title: 'Your card was declined', detail: `${detail} No money was taken. Try another card.`, lines: [] };
-    case 'out-of-stock':
-      return { title: 'Some items are out of stock', detail: `${detail} Nothing was charged. Update your cart and try again.`, lines: error.fieldErrors };
     case 'payment-failed':
       return { title: 'Payment could not be completed', detail: `${detail} No money was taken. Please try again.`, lines: [] };
     case 'idempotency-in-flight':
@@ -38,6 +50,6 @@ export function checkoutMessage(error: unknown): { title: string; detail: string
       if (error.status === 0) {
         return { title: 'Connection lost', detail: 'We could not confirm your order. Press the button again: you will not be charged twice.', lines: [] };
       }
-      return { title: 'Checkout failed', detail, lines: error.fieldErrors };
+      return { title: 'Checkout failed', detail, lines: error.fieldErrors.map((e) => `${e.field}: ${e.message}`) };
   }
 }
