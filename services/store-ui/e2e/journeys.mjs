@@ -159,7 +159,7 @@ async function shopper(browser) {
       await screenshot(page, 'product');
       await audit(page, 'product');
     }],
-    ['two variants go into the cart', async () => {
+    ['two variants go into the cart, where quantities can be changed', async () => {
       for (const variant of chosen.variants) {
         for (const [, value] of Object.entries(variant.attributes ?? {})) {
           await page.getByRole('button', { name: value, exact: true }).click();
@@ -172,7 +172,17 @@ async function shopper(browser) {
       await page.getByRole('heading', { name: 'Your cart' }).waitFor();
       check((await page.getByTestId('cart-line').count()) === 2, 'the cart does not have two lines');
       const expected = chosen.variants.reduce((sum, v) => sum + v.price.amount, 0);
-      await page.getByTestId('cart-subtotal').filter({ hasText: money({ amount: expected, currency: chosen.variants[0].price.currency }) }).waitFor();
+      const currency = chosen.variants[0].price.currency;
+      await page.getByTestId('cart-subtotal').filter({ hasText: money({ amount: expected, currency }) }).waitFor();
+      // Quantities are edited in place; the server reprices the cart each time.
+      const first = page.getByTestId('cart-line').first();
+      await first.getByRole('button', { name: /^Increase quantity/ }).click();
+      const [one, two] = chosen.variants;
+      const lineUp = await first.innerText();
+      const bumped = lineUp.includes(one.title ?? one.sku) ? one : two;
+      await page.getByTestId('cart-subtotal').filter({ hasText: money({ amount: expected + bumped.price.amount, currency }) }).waitFor();
+      await first.getByRole('button', { name: /^Decrease quantity/ }).click();
+      await page.getByTestId('cart-subtotal').filter({ hasText: money({ amount: expected, currency }) }).waitFor();
       await screenshot(page, 'cart');
       await audit(page, 'cart');
     }],
