@@ -386,13 +386,17 @@ async function admin(browser) {
   await context.close();
 }
 
-/** A stack that was just started has seeded the catalog, but search indexes it a few seconds later. */
+/** A stack that was just started has seeded the catalog, but search indexes it a few seconds later:
+ *  wait until the index holds products and their count has stopped growing. */
 async function waitForSearchIndex() {
   const deadline = Date.now() + 90_000;
+  const counts = [];
   for (;;) {
     const response = await fetch(`${BASE}/api/search?limit=1`).catch(() => null);
-    if (response?.ok && (await response.json()).total > 0) return;
-    if (Date.now() > deadline) throw new Error('the search index is still empty after 90 s');
+    counts.push(response?.ok ? (await response.json()).total : 0);
+    const [a, b, c] = counts.slice(-3);
+    if (c > 0 && a === b && b === c) return;
+    if (Date.now() > deadline) throw new Error(`the search index is not settled after 90 s (${counts.slice(-3)})`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
