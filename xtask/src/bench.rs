@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use crate::cargo;
-use crate::parts::{self, Ctx, ferretdb, opensearch, postgres, redis};
+use crate::parts::{self, Ctx, ferretdb, objects, opensearch, postgres, redis};
 use crate::stack;
 use crate::ui;
 
@@ -37,7 +37,8 @@ pub fn example_with_binaries(package: &str, example: &str, binaries: &[&str]) ->
         .env("STOREFRONT_POSTGRES_URL", postgres::url("postgres")?)
         .env("STOREFRONT_REDIS_URL", redis::url()?)
         .env("STOREFRONT_MONGODB_URL", ferretdb::url()?)
-        .env("STOREFRONT_OPENSEARCH_URL", opensearch::url()?);
+        .env("STOREFRONT_OPENSEARCH_URL", opensearch::url()?)
+        .env("STOREFRONT_S3_URL", objects::url()?);
     cargo::run(command)?;
     println!("(the backing services keep running; `cargo xtask down` stops them)");
     Ok(())

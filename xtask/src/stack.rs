@@ -9,8 +9,9 @@ use nix::unistd::Pid;
 
 use crate::cargo;
 use crate::parts::{
-    self, Ctx, Part, ferretdb::FerretDb, gateway::Gateway, opensearch::OpenSearch,
-    postgres::Postgres, prometheus::Prometheus, redis::Redis, service::ServicePart,
+    self, Ctx, Part, ferretdb::FerretDb, gateway::Gateway, objects::ObjectStore,
+    opensearch::OpenSearch, postgres::Postgres, prometheus::Prometheus, redis::Redis,
+    service::ServicePart,
 };
 use crate::ports;
 use crate::process;
@@ -25,6 +26,7 @@ pub fn backing_parts() -> Vec<Box<dyn Part>> {
         Box::new(Redis),
         Box::new(FerretDb),
         Box::new(OpenSearch),
+        Box::new(ObjectStore),
     ]
 }
 

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 
 use crate::cargo;
-use crate::parts::{self, Ctx, Outcome, Part, ferretdb, kube, opensearch, postgres, redis};
+use crate::parts::{
+    self, Ctx, Outcome, Part, ferretdb, kube, objects, opensearch, postgres, redis,
+};
 use crate::stack;
 use crate::ui;
 
@@ -125,6 +127,7 @@ fn run_phases(
             .env("STOREFRONT_REDIS_URL", redis::url()?)
             .env("STOREFRONT_MONGODB_URL", ferretdb::url()?)
             .env("STOREFRONT_OPENSEARCH_URL", opensearch::url()?)
+            .env("STOREFRONT_S3_URL", objects::url()?)
             .env("STOREFRONT_KUBE_BIN", &kube_bin);
         cargo::run(test)
     })?;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use storefront_kit::config::ConfigError;
 use storefront_kit::{Env, JwtSettings, ServerConfig};
 
-use crate::images::ImageLimits;
+use crate::images::{ImageLimits, ImageStorage, S3Settings};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -21,8 +21,9 @@ pub struct Config {
     pub ledger_max_connections: u32,
     /// `CATALOG_JWKS_URL`, `CATALOG_JWT_ISSUER`, `CATALOG_JWT_AUDIENCE`.
     pub jwt: JwtSettings,
-    /// `CATALOG_IMAGES_DIR`: where the local object store keeps images (default `./data/images`).
-    pub images_dir: PathBuf,
+    /// `CATALOG_IMAGES_S3_*` when `CATALOG_IMAGES_S3_BUCKET` is set, else `CATALOG_IMAGES_DIR`:
+    /// the local directory images are kept in (default `./data/images`).
+    pub images: ImageStorage,
     /// `CATALOG_IMAGE_MAX_BYTES` (default 10 MiB) and `CATALOG_IMAGE_MAX_PIXELS` (default 40 M).
     pub image_limits: ImageLimits,
     /// `CATALOG_RESERVATION_SWEEP_SECONDS`: how often expired reservations are released (default 30).
@@ -39,7 +40,7 @@ impl Config {
             ledger_url: env.required("LEDGER_DATABASE_URL")?,
             ledger_max_connections: env.optional("LEDGER_MAX_CONNECTIONS", 16)?,
             jwt: JwtSettings::from_env(env)?,
-            images_dir: env.optional("IMAGES_DIR", PathBuf::from("./data/images"))?,
+            images: image_storage(env)?,
             image_limits: ImageLimits {
                 max_bytes: env.optional("IMAGE_MAX_BYTES", defaults.max_bytes)?,
                 max_pixels: env.optional("IMAGE_MAX_PIXELS", defaults.max_pixels)?,
@@ -47,6 +48,28 @@ impl Config {
             reservation_sweep: env.seconds("RESERVATION_SWEEP_SECONDS", Duration::from_secs(30))?,
         })
     }
+}
+
+fn image_storage(env: &Env) -> Result<ImageStorage, ConfigError> {
+    let Some(bucket) = env.maybe::<String>("IMAGES_S3_BUCKET")? else {
+        return Ok(ImageStorage::Local(
+            env.optional("IMAGES_DIR", PathBuf::from("./data/images"))?,
+        ));
+    };
+    let region: String = env.optional("IMAGES_S3_REGION", "us-east-1".to_owned())?;
+    Ok(ImageStorage::S3(S3Settings {
+        endpoint: env.optional(
+            "IMAGES_S3_ENDPOINT",
+            format!("https://s3.{region}.amazonaws.com"),
+        )?,
+        region,
+        bucket,
+        prefix: env.optional("IMAGES_S3_PREFIX", String::new())?,
+        access_key_id: env.required("IMAGES_S3_ACCESS_KEY_ID")?,
+        secret_access_key: env.required("IMAGES_S3_SECRET_ACCESS_KEY")?,
+        path_style: env.optional("IMAGES_S3_PATH_STYLE", false)?,
+        timeout: env.seconds("IMAGES_S3_TIMEOUT_SECONDS", Duration::from_secs(10))?,
+    }))
 }
 
 #[cfg(test)]
@@ -69,6 +92,7 @@ mod tests {
         let config = Config::from_env(&env).unwrap();
         assert_eq!(config.mongodb_database, "catalog");
         assert_eq!(config.image_limits.max_bytes, 10 * 1024 * 1024);
+        assert!(matches!(config.images, ImageStorage::Local(ref dir) if dir.ends_with("images")));
 
         let env = Env::from_map("CATALOG", [("CATALOG_MONGODB_URL", "mongodb://x")]);
         assert_eq!(

@@ -114,7 +114,10 @@ pub async fn connect(config: &Config) -> Result<AppState, Error> {
         ledger,
         documents,
         verifier: Arc::new(verifier),
-        images: Arc::new(images::LocalDirectory::new(&config.images_dir)),
+        images: config
+            .images
+            .open()
+            .map_err(|e| Error::Internal(e.to_string()))?,
         limits: config.image_limits,
     })
 }
@@ -145,6 +148,7 @@ pub async fn prepare(ledger: &sqlx::PgPool, documents: &mongodb::Database) -> Re
         products::delete_product,
         products::get_sku,
         stock::set_stock,
+        stock::levels::low_stock,
         categories::list_categories,
         categories::get_category,
         categories::create_category,

@@ -33,6 +33,16 @@ pub fn opensearch_url() -> String {
     var("STOREFRONT_OPENSEARCH_URL", "http://127.0.0.1:19200")
 }
 
+/// The S3-compatible object store (`STOREFRONT_S3_URL`), addressed path-style, signed with
+/// [`S3_ACCESS_KEY`] / [`S3_SECRET_KEY`]; tests create their own buckets.
+pub fn s3_url() -> String {
+    var("STOREFRONT_S3_URL", "http://127.0.0.1:19000")
+}
+
+/// The local object store's key pair (loopback only).
+pub const S3_ACCESS_KEY: &str = "storefront";
+pub const S3_SECRET_KEY: &str = "storefront-local-secret";
+
 fn var(name: &str, default: &str) -> String {
     std::env::var(name)
         .ok()

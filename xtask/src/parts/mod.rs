@@ -7,6 +7,7 @@
 pub mod ferretdb;
 pub mod gateway;
 pub mod kube;
+pub mod objects;
 pub mod opensearch;
 pub mod postgres;
 pub mod prometheus;

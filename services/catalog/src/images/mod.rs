@@ -3,6 +3,7 @@
 //! (each URL is content-addressed, so its bytes never change).
 
 pub mod process;
+pub mod s3;
 pub mod store;
 
 use std::sync::Arc;
@@ -22,7 +23,26 @@ use crate::ids::ProductId;
 use crate::products::model::{ImageUrls, ProductImage};
 use crate::products::write;
 pub use process::{ImageLimits, Processed};
+pub use s3::{S3Error, S3Settings, S3Store};
 pub use store::{LocalDirectory, Object, ObjectStore};
+
+/// Where image bytes are kept.
+#[derive(Debug, Clone)]
+pub enum ImageStorage {
+    /// Files under a directory (the default; one replica, or a shared volume).
+    Local(std::path::PathBuf),
+    /// An S3-compatible bucket (production, many replicas).
+    S3(S3Settings),
+}
+
+impl ImageStorage {
+    pub fn open(&self) -> Result<Arc<dyn ObjectStore>, S3Error> {
+        Ok(match self {
+            Self::Local(dir) => Arc::new(LocalDirectory::new(dir)),
+            Self::S3(settings) => Arc::new(S3Store::new(settings)?),
+        })
+    }
+}
 
 const VARIANTS: [&str; 2] = ["medium.jpg", "thumbnail.jpg"];
 

@@ -8,7 +8,7 @@ use axum::body::Body;
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use storefront_catalog::images::{ImageLimits, LocalDirectory};
+use storefront_catalog::images::{ImageLimits, LocalDirectory, ObjectStore};
 use storefront_catalog::{AppState, prepare, service};
 use storefront_kit::ServerConfig;
 use storefront_kit::testing::{
@@ -48,6 +48,11 @@ pub const TEST_LIMITS: ImageLimits = ImageLimits {
 };
 
 pub async fn app() -> TestApp {
+    app_with_images(None).await
+}
+
+/// A catalog whose images go to `images` (a fresh local directory when `None`).
+pub async fn app_with_images(images: Option<Arc<dyn ObjectStore>>) -> TestApp {
     storefront_kit::install_crypto_provider();
     let (ledger_url, pg_database) = create_database("catalog").await;
     let ledger = storefront_catalog::ledger::connect(&ledger_url, 20)
@@ -62,7 +67,7 @@ pub async fn app() -> TestApp {
         ledger,
         documents,
         verifier: test_verifier(),
-        images: Arc::new(LocalDirectory::new(&images_dir)),
+        images: images.unwrap_or_else(|| Arc::new(LocalDirectory::new(&images_dir))),
         limits: TEST_LIMITS,
     };
     let config = ServerConfig {

@@ -3,7 +3,14 @@ use http::{Request, StatusCode, header};
 use image::codecs::png::PngEncoder;
 use image::{ExtendedColorType, ImageEncoder};
 
-use crate::common::{TEST_LIMITS, TestApp, app};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
+use storefront_catalog::images::{ObjectStore, S3Settings, S3Store};
+use storefront_kit::testing::{S3_ACCESS_KEY, S3_SECRET_KEY, s3_url, unique_name};
+
+use crate::common::{TEST_LIMITS, TestApp, app, app_with_images};
 
 fn png(width: u32, height: u32, colour: ExtendedColorType) -> Vec<u8> {
     let channels = match colour {
@@ -173,5 +180,107 @@ async fn non_images_oversized_files_and_decompression_bombs_are_refused() {
         serde_json::json!([]),
         "nothing was attached"
     );
+    app.cleanup().await;
+}
+
+fn s3_settings(bucket: &str, secret: &str) -> S3Settings {
+    S3Settings {
+        endpoint: s3_url(),
+        region: "us-east-1".into(),
+        bucket: bucket.into(),
+        prefix: "store-a/".into(),
+        access_key_id: S3_ACCESS_KEY.into(),
+        secret_access_key: secret.into(),
+        path_style: true,
+        timeout: Duration::from_secs(10),
+    }
+}
+
+/// A fresh bucket on the local S3-compatible store.
+async fn s3_bucket() -> String {
+    let name = unique_name("images").replace('_', "-");
+    let bucket = Bucket::new(
+        s3_url().parse().unwrap(),
+        UrlStyle::Path,
+        name.clone(),
+        "us-east-1",
+    )
+    .unwrap();
+    let credentials = Credentials::new(S3_ACCESS_KEY, S3_SECRET_KEY);
+    let url = bucket
+        .create_bucket(&credentials)
+        .sign(Duration::from_secs(60));
+    let response = reqwest::Client::new().put(url).send().await.unwrap();
+    assert!(response.status().is_success(), "{response:?}");
+    name
+}
+
+#[tokio::test]
+async fn objects_round_trip_through_an_s3_bucket_with_signed_requests() {
+    let bucket = s3_bucket().await;
+    let store = S3Store::new(&s3_settings(&bucket, S3_SECRET_KEY)).unwrap();
+    store
+        .put("ab12/thumbnail.jpg", vec![1, 2, 3], "image/jpeg")
+        .await
+        .unwrap();
+    let object = store.get("ab12/thumbnail.jpg").await.unwrap().unwrap();
+    assert_eq!(object.bytes, vec![1, 2, 3]);
+    assert_eq!(object.content_type, "image/jpeg");
+    assert_eq!(store.get("ab12/medium.jpg").await.unwrap(), None);
+    assert!(store.get("../escape").await.is_err(), "keys are checked");
+
+    // The prefix keeps stores apart in one bucket.
+    let mut other = s3_settings(&bucket, S3_SECRET_KEY);
+    other.prefix = "store-b/".into();
+    let other = S3Store::new(&other).unwrap();
+    assert_eq!(other.get("ab12/thumbnail.jpg").await.unwrap(), None);
+
+    // A wrong secret is refused by the server, and reported as an error, not as a missing object.
+    let forged = S3Store::new(&s3_settings(&bucket, "not-the-secret")).unwrap();
+    assert!(forged.get("ab12/thumbnail.jpg").await.is_err());
+    assert!(
+        forged
+            .put("ab12/x.jpg", vec![0], "image/jpeg")
+            .await
+            .is_err()
+    );
+
+    let mut bad = s3_settings(&bucket, S3_SECRET_KEY);
+    bad.prefix = "../up/".into();
+    assert!(S3Store::new(&bad).is_err());
+}
+
+#[tokio::test]
+async fn uploads_are_stored_in_and_served_from_s3() {
+    let bucket = s3_bucket().await;
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(S3Store::new(&s3_settings(&bucket, S3_SECRET_KEY)).unwrap());
+    let app = app_with_images(Some(store.clone())).await;
+    let product = app.product("s3-pic", "S3PIC", 100, 1, &[]).await;
+    let reply = upload(
+        &app,
+        &product,
+        &png(320, 240, ExtendedColorType::Rgb8),
+        "image/png",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    let url = reply.body["images"][0]["urls"]["thumbnail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let served = app
+        .send(Request::get(&url).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(served.status, StatusCode::OK, "{url}");
+    assert_eq!(served.headers["content-type"], "image/jpeg");
+    // The bytes are in the bucket, under the image's key.
+    let image_id = reply.body["images"][0]["id"].as_str().unwrap();
+    let stored = store
+        .get(&format!("{image_id}/thumbnail.jpg"))
+        .await
+        .unwrap()
+        .expect("the thumbnail is in the bucket");
+    assert!(stored.bytes.starts_with(&[0xFF, 0xD8]), "a JPEG");
     app.cleanup().await;
 }
