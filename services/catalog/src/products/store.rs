@@ -57,6 +57,19 @@ pub async fn get(db: &Database, id: &ProductId) -> Result<Option<Product>, Error
         .transpose()
 }
 
+/// The products with these ids that exist, in no particular order.
+pub async fn get_many(db: &Database, ids: &[&str]) -> Result<Vec<Product>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let documents: Vec<Document> = collection(db)
+        .find(doc! { "_id": { "$in": ids } })
+        .await?
+        .try_collect()
+        .await?;
+    documents.into_iter().map(from_document).collect()
+}
+
 pub async fn get_by_slug(db: &Database, slug: &str) -> Result<Option<Product>, Error> {
     collection(db)
         .find_one(doc! { "slug": slug })

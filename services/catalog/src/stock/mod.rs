@@ -1,6 +1,8 @@
 //! Stock: the checkout saga's internal endpoints (reserve, commit, release, return by order id), the
-//! admin's stock level per SKU, and the loop that expires reservations never committed.
+//! admin's stock level per SKU and low-stock list, and the loop that expires reservations never
+//! committed.
 
+pub mod levels;
 pub mod reservations;
 
 use std::time::Duration;
@@ -43,6 +45,7 @@ pub fn routes() -> Router<AppState> {
             post(return_stock),
         )
         .route("/api/catalog/skus/{sku}/stock", put(set_stock))
+        .route("/api/catalog/admin/low-stock", get(levels::low_stock))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

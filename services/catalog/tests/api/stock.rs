@@ -386,3 +386,91 @@ async fn returning_a_committed_order_puts_its_units_back_exactly_once() {
     assert_eq!(inventory(&app, "Q").await, (10, 2));
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn admins_see_skus_running_low_fewest_available_first() {
+    let app = app().await;
+    app.product("last-one", "LOW-B", 100, 1, &[]).await;
+    app.product("few-left", "LOW-A", 100, 3, &[]).await;
+    app.product("plenty", "PLENTY", 100, 10, &[]).await;
+    app.product("sold-out", "GONE", 100, 0, &[]).await;
+    let reserved = app
+        .internal_post(
+            "/internal/stock/reservations",
+            Some(json!({"orderId": "order-low-1", "lines": [{"sku": "LOW-A", "quantity": 2}]})),
+        )
+        .await;
+    assert_eq!(reserved.status, StatusCode::CREATED, "{reserved:?}");
+
+    let admin = app.admin.clone();
+    let get = |path: String, token: Option<String>| {
+        let app = &app;
+        async move {
+            app.request(Method::GET, &path, token.as_deref(), &[], None)
+                .await
+        }
+    };
+    let first = get(
+        "/api/catalog/admin/low-stock?threshold=1&limit=2".into(),
+        Some(admin.clone()),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK, "{first:?}");
+    let rows: Vec<(String, i64, i64, i64)> = first.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["sku"].as_str().unwrap().to_owned(),
+                i["onHand"].as_i64().unwrap(),
+                i["reserved"].as_i64().unwrap(),
+                i["available"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [("GONE".to_owned(), 0, 0, 0), ("LOW-A".to_owned(), 3, 2, 1)],
+        "fewest available first, reservations counted"
+    );
+    assert_eq!(first.body["items"][1]["title"], "Product few-left");
+    let cursor = first.body["nextCursor"].as_str().unwrap();
+    let second = get(
+        format!("/api/catalog/admin/low-stock?threshold=1&limit=2&cursor={cursor}"),
+        Some(admin.clone()),
+    )
+    .await;
+    assert_eq!(second.status, StatusCode::OK, "{second:?}");
+    let skus: Vec<&str> = second.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(skus, ["LOW-B"]);
+    assert!(second.body["nextCursor"].is_null());
+
+    let customer = app.customer.clone();
+    let path = "/api/catalog/admin/low-stock".to_owned();
+    assert_eq!(
+        get(path.clone(), None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get(path.clone(), Some(customer)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    for (bad, status) in [
+        ("threshold=-1", StatusCode::UNPROCESSABLE_ENTITY),
+        ("limit=0", StatusCode::UNPROCESSABLE_ENTITY),
+        ("cursor=e30", StatusCode::UNPROCESSABLE_ENTITY),
+        ("threshold=many", StatusCode::BAD_REQUEST),
+        ("sku[$ne]=x", StatusCode::BAD_REQUEST),
+    ] {
+        let reply = get(format!("{path}?{bad}"), Some(admin.clone())).await;
+        assert_eq!(reply.status, status, "{bad}: {reply:?}");
+        assert_eq!(reply.headers["content-type"], "application/problem+json");
+    }
+    app.cleanup().await;
+}
