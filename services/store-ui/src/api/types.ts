@@ -1,13 +1,13 @@
-//! The services' types as the UI uses them: generated from the users, catalog, search and cart OpenAPI
-//! documents (`npm run api:generate`, checked by `npm run api:check`), plus the catalog's low-stock list,
-//! written by hand from its agreed contract until the catalog documents it.
+//! The services' types as the UI uses them, all generated from the users, catalog, search and cart
+//! OpenAPI documents (`npm run api:generate`, checked by `npm run api:check`).
 
-import type { components as CatalogComponents } from './generated/catalog';
+import type { components as CatalogComponents, operations as CatalogOperations } from './generated/catalog';
 import type { components as SearchComponents, operations as SearchOperations } from './generated/search';
 import type { components as UsersComponents } from './generated/users';
 import type { components as CartComponents } from './generated/cart';
 
 type Catalog = CatalogComponents['schemas'];
+type CatalogLowStock = CatalogOperations['low_stock']['responses'][200]['content']['application/json'];
 type Search = SearchComponents['schemas'];
 type Users = UsersComponents['schemas'];
 type Cart_ = CartComponents['schemas'];
@@ -51,13 +51,4 @@ export type OrderLine = Cart_['OrderLine'];
 export type Order = Cart_['Order'];
 export type OrdersSummary = Cart_['Summary'];
 
-// --- admin dashboard: the catalog's low-stock list (agreed contract; not in its OpenAPI document yet) ---
-
-export interface LowStockItem {
-  sku: string;
-  productId: string;
-  title: string;
-  onHand: number;
-  reserved: number;
-  available: number;
-}
+export type LowStockItem = CatalogLowStock['items'][number];

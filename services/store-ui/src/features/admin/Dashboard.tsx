@@ -107,7 +107,10 @@ function LowStock() {
                 {low.data.items.map((item) => (
                   <TableRow key={item.sku}>
                     <TableCell>{item.sku}</TableCell>
-                    <TableCell>{item.title}</TableCell>
+                    <TableCell>
+                      {item.title ?? item.productId}
+                      {item.variantTitle ? ` (${item.variantTitle})` : ''}
+                    </TableCell>
                     <TableCell align="right">{item.onHand}</TableCell>
                     <TableCell align="right">{item.reserved}</TableCell>
                     <TableCell align="right">{item.available}</TableCell>
