@@ -102,7 +102,8 @@ pub fn ensure_built(ctx: &Ctx) -> Result<bool> {
     Ok(true)
 }
 
-/// A hash of every build input's path and contents (file order fixed), as hex.
+/// A hash of every build input's path and contents (file order fixed), as hex. `DefaultHasher` may
+/// change between Rust releases; that only costs one extra build.
 fn source_fingerprint(root: &Path) -> Result<String> {
     let mut files = Vec::new();
     for input in BUILD_INPUTS {
