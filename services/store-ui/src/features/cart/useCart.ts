@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { cartApi } from '../../api/cart';
+import { ApiError } from '../../api/problem';
 import type { Cart } from '../../api/types';
 import { useAuth } from '../../auth/AuthProvider';
 
@@ -19,7 +20,8 @@ export function useCart() {
       try {
         return await cartApi.get(signal);
       } catch (error) {
-        if (error instanceof Error && 'status' in error && (error as { status: number }).status === 404) {
+        // A guest whose cart expired (or never existed) simply has an empty one.
+        if (error instanceof ApiError && error.status === 404) {
           return { lines: [], itemCount: 0 };
         }
         throw error;

@@ -12,7 +12,7 @@ import Skeleton from '@mui/material/Skeleton';
 import TextField from '@mui/material/TextField';
 import Typography from '@mui/material/Typography';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link as RouterLink, useNavigate } from 'react-router';
 import { cartApi } from '../../api/cart';
 import type { Address, AddressInput, Order } from '../../api/types';
@@ -32,6 +32,11 @@ function AddressStep({ selected, onSelect }: { selected: string | null; onSelect
   const queryClient = useQueryClient();
   const addresses = useQuery({ queryKey: ['addresses'], queryFn: ({ signal }) => usersApi.addresses(signal) });
   const [adding, setAdding] = useState(false);
+  const first = addresses.data?.items[0]?.id ?? null;
+  // The first saved address is chosen until the shopper picks another.
+  useEffect(() => {
+    if (selected === null && first !== null) onSelect(first);
+  }, [selected, first, onSelect]);
   const create = useMutation({
     mutationFn: (input: AddressInput) => usersApi.createAddress(input),
     onSuccess: async (address) => {
@@ -43,8 +48,7 @@ function AddressStep({ selected, onSelect }: { selected: string | null; onSelect
   if (addresses.isPending) return <Skeleton variant="rounded" height={96} />;
   if (addresses.isError) return <ErrorState error={addresses.error} onRetry={() => void addresses.refetch()} />;
   const items = addresses.data.items;
-  const current = selected ?? items[0]?.id ?? null;
-  if (selected === null && current !== null) queueMicrotask(() => onSelect(current));
+  const current = selected ?? first;
   return (
     <Box>
       {items.length > 0 ? (
