@@ -1,7 +1,7 @@
 // What the browser journeys, the gateway check and the UI benchmark share: where the gateway is,
 // Debian's Chromium through playwright-core, steps that print and time themselves, and a small PNG
 // encoder for upload tests.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
@@ -12,6 +12,8 @@ const CHROMIUM = process.env.STOREFRONT_CHROMIUM ?? '/usr/bin/chromium';
 
 export function launch() {
   mkdirSync(OUT, { recursive: true });
+  // Failure screenshots of an earlier run would only mislead.
+  for (const name of readdirSync(OUT)) if (name.startsWith('failed-')) rmSync(join(OUT, name));
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
