@@ -3,14 +3,13 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use serde::Serialize;
 use storefront_kit::{FieldError, Json, Problem, Query};
 
 use crate::AppState;
 use crate::error::SearchError;
 use crate::query;
 use crate::request::{self, SearchRequest};
-use crate::results::{self, SearchPage};
+use crate::results::{self, SearchPage, Suggestions};
 
 pub const MAX_SUGGESTIONS: usize = 8;
 
@@ -46,24 +45,11 @@ pub async fn search(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<SearchPage>, SearchError> {
     let request = SearchRequest::parse(&pairs)?;
-    let answer = state.engine.search(query::search_body(&request)).await?;
-    Ok(Json(results::search_page(&request, &answer)))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Suggestions {
-    pub products: Vec<SuggestedProduct>,
-    pub categories: Vec<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SuggestedProduct {
-    pub id: String,
-    pub slug: Option<String>,
-    pub title: Option<String>,
-    pub image: Option<String>,
+    let answer = state
+        .engine
+        .search_as(&query::search_body(&request))
+        .await?;
+    Ok(Json(results::search_page(&request, answer)))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -102,66 +88,7 @@ pub async fn suggest(
     };
     let answer = state
         .engine
-        .search(query::suggest_body(&text, MAX_SUGGESTIONS))
+        .search_as(&query::suggest_body(&text, MAX_SUGGESTIONS))
         .await?;
-    let products = answer["hits"]["hits"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|hit| {
-            let source = &hit["_source"];
-            let text = |f: &str| source[f].as_str().map(str::to_owned);
-            SuggestedProduct {
-                id: text("id").unwrap_or_default(),
-                slug: text("slug"),
-                title: text("title"),
-                image: text("image"),
-            }
-        })
-        .collect();
-    let categories = matching_categories(
-        &text,
-        &answer["aggregations"]["categories"]["matching"]["names"],
-    );
-    Ok(Json(Suggestions {
-        products,
-        categories,
-    }))
-}
-
-/// Category names among the hits' categories whose words start with every typed word.
-fn matching_categories(text: &str, agg: &serde_json::Value) -> Vec<String> {
-    let typed: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
-    agg["buckets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|b| b["key"].as_str())
-        .filter(|name| {
-            let words: Vec<String> = name.split_whitespace().map(str::to_lowercase).collect();
-            typed
-                .iter()
-                .all(|t| words.iter().any(|w| w.starts_with(t.as_str())))
-        })
-        .take(MAX_SUGGESTIONS)
-        .map(str::to_owned)
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn only_categories_matching_every_typed_word_are_suggested() {
-        let agg = json!({ "buckets": [
-            { "key": "Running Shoes" }, { "key": "Shirts" }, { "key": "Rugs" }
-        ] });
-        assert_eq!(matching_categories("ru sh", &agg), vec!["Running Shoes"]);
-        assert_eq!(
-            matching_categories("SH", &agg),
-            vec!["Running Shoes", "Shirts"]
-        );
-    }
+    Ok(Json(results::suggestions(&text, answer, MAX_SUGGESTIONS)))
 }

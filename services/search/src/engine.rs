@@ -9,6 +9,7 @@ use elasticsearch::indices::{
 };
 use elasticsearch::params::{Refresh, VersionType};
 use elasticsearch::{BulkOperation, BulkParts, Elasticsearch, GetParts, IndexParts, SearchParts};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -124,7 +125,7 @@ impl Engine {
             .health(elasticsearch::cluster::ClusterHealthParts::None)
             .send()
             .await?;
-        let body = checked(response).await?;
+        let body = checked::<Value>(response).await?;
         match body["status"].as_str() {
             Some("green" | "yellow") => Ok(()),
             other => Err(EngineError::Status {
@@ -145,7 +146,7 @@ impl Engine {
         if response.status_code().as_u16() == 404 {
             return Ok(None);
         }
-        let body = checked(response).await?;
+        let body = checked::<Value>(response).await?;
         Ok(body
             .as_object()
             .and_then(|indices| indices.keys().max().cloned()))
@@ -164,7 +165,7 @@ impl Engine {
             .body(json!({ "actions": [{ "add": { "index": index, "alias": self.alias } }] }))
             .send()
             .await?;
-        checked(response).await?;
+        checked::<Value>(response).await?;
         Ok(index)
     }
 
@@ -183,7 +184,7 @@ impl Engine {
             .body(body)
             .send()
             .await?;
-        checked(response).await?;
+        checked::<Value>(response).await?;
         Ok(index)
     }
 
@@ -201,7 +202,7 @@ impl Engine {
             .body(json!({ "actions": actions }))
             .send()
             .await?;
-        checked(response).await?;
+        checked::<Value>(response).await?;
         Ok(old.filter(|o| o != new_index))
     }
 
@@ -212,7 +213,7 @@ impl Engine {
             .delete(IndicesDeleteParts::Index(&[index]))
             .send()
             .await?;
-        checked(response).await?;
+        checked::<Value>(response).await?;
         Ok(())
     }
 
@@ -241,7 +242,7 @@ impl Engine {
             .body(operations)
             .send()
             .await?;
-        let body = checked(response).await?;
+        let body = checked::<Value>(response).await?;
         let mut outcome = WriteOutcome::default();
         for item in body["items"].as_array().into_iter().flatten() {
             let result = &item["index"];
@@ -262,6 +263,11 @@ impl Engine {
 
     /// Runs a search against the alias.
     pub async fn search(&self, body: Value) -> Result<Value, EngineError> {
+        self.search_as(&body).await
+    }
+
+    /// Runs a search against the alias and decodes only what `T` declares of the answer.
+    pub async fn search_as<T: DeserializeOwned>(&self, body: &Value) -> Result<T, EngineError> {
         let response = self
             .client
             .search(SearchParts::Index(&[&self.alias]))
@@ -285,7 +291,7 @@ impl Engine {
             .refresh(IndicesRefreshParts::Index(&[index]))
             .send()
             .await?;
-        checked(response).await?;
+        checked::<Value>(response).await?;
         Ok(())
     }
 
@@ -300,7 +306,7 @@ impl Engine {
         if response.status_code().as_u16() == 404 {
             return Ok(None);
         }
-        let body = checked(response).await?;
+        let body = checked::<Value>(response).await?;
         Ok(body["_source"]["cursor"].as_str().map(str::to_owned))
     }
 
@@ -314,15 +320,17 @@ impl Engine {
             .body(json!({ "cursor": cursor }))
             .send()
             .await?;
-        checked(response).await?;
+        checked::<Value>(response).await?;
         Ok(())
     }
 }
 
-async fn checked(response: elasticsearch::http::response::Response) -> Result<Value, EngineError> {
+async fn checked<T: DeserializeOwned>(
+    response: elasticsearch::http::response::Response,
+) -> Result<T, EngineError> {
     let status = response.status_code().as_u16();
     if (200..300).contains(&status) {
-        Ok(response.json::<Value>().await?)
+        Ok(response.json::<T>().await?)
     } else {
         let body = response.text().await.unwrap_or_default();
         Err(EngineError::Status {

@@ -15,6 +15,11 @@ pub const PRICE_RANGES: &[(&str, Option<i64>, Option<i64>)] = &[
     ("200-plus", Some(20_000), None),
 ];
 
+/// The fields of a product document a search hit shows: the engine sends only these.
+pub const HIT_FIELDS: &[&str] = &[
+    "id", "slug", "title", "brand", "priceMin", "currency", "inStock", "image",
+];
+
 /// Aggregation name prefix for the facet of one selected attribute.
 pub const ATTRIBUTE_FACET_PREFIX: &str = "attr:";
 
@@ -105,6 +110,7 @@ pub fn search_body(request: &SearchRequest) -> Value {
     let mut body = json!({
         "size": request.limit + 1,
         "track_total_hits": true,
+        "_source": HIT_FIELDS,
         "query": main_query(request),
         "post_filter": { "bool": { "filter": all } },
         "aggs": aggs,
@@ -321,6 +327,13 @@ mod tests {
         let body = search_body(&request);
         assert_eq!(body["search_after"], json!([1.5, "p-1"]));
         assert_eq!(body["sort"][1], json!({ "id": "asc" }), "ties break on id");
+    }
+
+    #[test]
+    fn only_the_fields_a_hit_shows_come_back() {
+        let body = search_body(&request());
+        assert_eq!(body["_source"], json!(HIT_FIELDS));
+        assert!(!HIT_FIELDS.contains(&"description"));
     }
 
     #[test]

@@ -1,9 +1,12 @@
-//! Engine answers turned into the API's pages: hits with highlights, a next-page cursor, and
-//! facet counts that mark what the shopper selected.
+//! Engine answers turned into the API's pages: hits with highlights, a next-page cursor, facet
+//! counts that mark what the shopper selected, and suggestions.
+//!
+//! Answers are decoded straight into the few fields the API uses (everything else is skipped
+//! while parsing), and the page takes ownership of what it returns instead of copying it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::query::{ATTRIBUTE_FACET_PREFIX, PRICE_RANGES};
@@ -67,88 +70,230 @@ pub struct SearchPage {
     pub facets: Facets,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Suggestions {
+    pub products: Vec<SuggestedProduct>,
+    pub categories: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SuggestedProduct {
+    pub id: String,
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub image: Option<String>,
+}
+
+/// An engine answer to [`crate::query::search_body`]: what the API reads of it.
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchAnswer {
+    #[serde(default)]
+    hits: AnswerHits,
+    #[serde(default)]
+    aggregations: HashMap<String, FacetAnswer>,
+}
+
+/// An engine answer to [`crate::query::suggest_body`].
+#[derive(Debug, Default, Deserialize)]
+pub struct SuggestAnswer {
+    #[serde(default)]
+    hits: AnswerHits,
+    #[serde(default)]
+    aggregations: SuggestAggregations,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AnswerHits {
+    #[serde(default)]
+    total: Total,
+    #[serde(default)]
+    hits: Vec<RawHit>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Total {
+    #[serde(default)]
+    value: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawHit {
+    #[serde(rename = "_source", default)]
+    source: HitSource,
+    #[serde(default)]
+    highlight: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    sort: Vec<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HitSource {
+    #[serde(default)]
+    id: String,
+    slug: Option<String>,
+    title: Option<String>,
+    brand: Option<String>,
+    price_min: Option<i64>,
+    currency: Option<String>,
+    #[serde(default)]
+    in_stock: bool,
+    image: Option<String>,
+}
+
+/// A facet: a filter aggregation around the `values` it counts.
+#[derive(Debug, Default, Deserialize)]
+struct FacetAnswer {
+    #[serde(default)]
+    values: Buckets,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Buckets {
+    #[serde(default)]
+    buckets: Vec<Bucket>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Bucket {
+    #[serde(default)]
+    key: Value,
+    key_as_string: Option<String>,
+    #[serde(default)]
+    doc_count: u64,
+}
+
+impl Bucket {
+    /// The bucket's value as text: `true` rather than `1` for booleans.
+    fn into_text(self) -> (String, u64) {
+        let text = match (self.key_as_string, self.key) {
+            (Some(text), _) => text,
+            (None, Value::String(text)) => text,
+            (None, other) => other.to_string(),
+        };
+        (text, self.doc_count)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SuggestAggregations {
+    #[serde(default)]
+    categories: GlobalCategories,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct GlobalCategories {
+    #[serde(default)]
+    matching: MatchingCategories,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MatchingCategories {
+    #[serde(default)]
+    names: Buckets,
+}
+
 /// Reads a search answer made by [`crate::query::search_body`] for `request`.
-pub fn search_page(request: &SearchRequest, answer: &Value) -> SearchPage {
-    let hits = answer["hits"]["hits"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+pub fn search_page(request: &SearchRequest, answer: SearchAnswer) -> SearchPage {
+    let SearchAnswer {
+        hits: AnswerHits { total, mut hits },
+        mut aggregations,
+    } = answer;
     let has_more = hits.len() > request.limit;
-    let page: Vec<&Value> = hits.iter().take(request.limit).collect();
+    hits.truncate(request.limit);
     let next_cursor = if has_more {
-        page.last()
-            .and_then(|hit| hit["sort"].as_array())
-            .map(|after| {
-                Cursor {
-                    sort: request.sort,
-                    after: after.clone(),
-                }
-                .encode()
-            })
+        hits.last().map(|hit| {
+            Cursor {
+                sort: request.sort,
+                after: hit.sort.clone(),
+            }
+            .encode()
+        })
     } else {
         None
     };
     SearchPage {
-        items: page.into_iter().map(hit).collect(),
-        total: answer["hits"]["total"]["value"].as_u64().unwrap_or(0),
+        items: hits.into_iter().map(hit).collect(),
+        total: total.value,
         next_cursor,
-        facets: facets(request, &answer["aggregations"]),
+        facets: facets(request, &mut aggregations),
     }
 }
 
-fn hit(raw: &Value) -> Hit {
-    let source = &raw["_source"];
-    let text = |field: &str| source[field].as_str().map(str::to_owned);
-    let price = match (source["priceMin"].as_i64(), source["currency"].as_str()) {
-        (Some(amount), Some(currency)) => Some(Money {
-            amount,
-            currency: currency.to_owned(),
-        }),
+/// Reads a suggest answer made by [`crate::query::suggest_body`] for the typed `text`.
+pub fn suggestions(text: &str, answer: SuggestAnswer, limit: usize) -> Suggestions {
+    let products = answer
+        .hits
+        .hits
+        .into_iter()
+        .map(|hit| SuggestedProduct {
+            id: hit.source.id,
+            slug: hit.source.slug,
+            title: hit.source.title,
+            image: hit.source.image,
+        })
+        .collect();
+    let names = answer.aggregations.categories.matching.names.buckets;
+    Suggestions {
+        products,
+        categories: matching_categories(text, names, limit),
+    }
+}
+
+/// Category names among the hits' categories whose words start with every typed word.
+fn matching_categories(text: &str, names: Vec<Bucket>, limit: usize) -> Vec<String> {
+    let typed: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+    names
+        .into_iter()
+        .map(|bucket| bucket.into_text().0)
+        .filter(|name| {
+            let words: Vec<String> = name.split_whitespace().map(str::to_lowercase).collect();
+            typed
+                .iter()
+                .all(|t| words.iter().any(|w| w.starts_with(t.as_str())))
+        })
+        .take(limit)
+        .collect()
+}
+
+fn hit(raw: RawHit) -> Hit {
+    let RawHit {
+        source, highlight, ..
+    } = raw;
+    let price = match (source.price_min, source.currency) {
+        (Some(amount), Some(currency)) => Some(Money { amount, currency }),
         _ => None,
     };
-    let highlights = raw["highlight"]
-        .as_object()
-        .map(|fields| {
-            fields
-                .iter()
-                .filter_map(|(field, fragments)| {
-                    Some((field.clone(), fragments.get(0)?.as_str()?.to_owned()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let highlights = highlight
+        .into_iter()
+        .filter_map(|(field, fragments)| Some((field, fragments.into_iter().next()?)))
+        .collect();
     Hit {
-        id: text("id").unwrap_or_default(),
-        slug: text("slug"),
-        title: text("title"),
-        brand: text("brand"),
+        id: source.id,
+        slug: source.slug,
+        title: source.title,
+        brand: source.brand,
         price,
-        in_stock: source["inStock"].as_bool().unwrap_or(false),
-        image: text("image"),
+        in_stock: source.in_stock,
+        image: source.image,
         highlights,
     }
 }
 
-fn buckets(agg: &Value) -> Vec<(String, u64)> {
-    agg["values"]["buckets"]
-        .as_array()
+/// The non-empty buckets of the facet `name` (taken out of the answer).
+fn buckets(aggs: &mut HashMap<String, FacetAnswer>, name: &str) -> Vec<(String, u64)> {
+    aggs.remove(name)
+        .map(|facet| facet.values.buckets)
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .filter_map(|b| {
-            let key = match &b["key_as_string"] {
-                Value::String(s) => s.clone(),
-                _ => match &b["key"] {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                },
-            };
-            Some((key, b["doc_count"].as_u64()?))
-        })
+        .map(Bucket::into_text)
         .collect()
 }
 
-fn values(agg: &Value, selected: &[String]) -> Vec<FacetValue> {
-    let mut out: Vec<FacetValue> = buckets(agg)
+fn values(found: Vec<(String, u64)>, selected: &[String]) -> Vec<FacetValue> {
+    let mut out: Vec<FacetValue> = found
         .into_iter()
         .filter(|(_, count)| *count > 0)
         .map(|(value, count)| FacetValue {
@@ -170,13 +315,13 @@ fn values(agg: &Value, selected: &[String]) -> Vec<FacetValue> {
     out
 }
 
-fn facets(request: &SearchRequest, aggs: &Value) -> Facets {
+fn facets(request: &SearchRequest, aggs: &mut HashMap<String, FacetAnswer>) -> Facets {
     let in_stock_selected: Vec<String> = request
         .in_stock
         .map(|b| b.to_string())
         .into_iter()
         .collect();
-    let price = buckets(&aggs["price"])
+    let price = buckets(aggs, "price")
         .into_iter()
         .filter_map(|(key, count)| {
             let (_, from, to) = PRICE_RANGES.iter().find(|(k, _, _)| *k == key)?;
@@ -190,8 +335,8 @@ fn facets(request: &SearchRequest, aggs: &Value) -> Facets {
         .collect();
 
     let mut attributes: BTreeMap<String, Vec<FacetValue>> = BTreeMap::new();
-    let mut add_pairs = |agg: &Value, only: Option<&str>| {
-        for (pair, count) in buckets(agg) {
+    let mut add_pairs = |found: Vec<(String, u64)>, only: Option<&str>| {
+        for (pair, count) in found {
             let Some((name, value)) = pair.split_once('=') else {
                 continue;
             };
@@ -214,19 +359,19 @@ fn facets(request: &SearchRequest, aggs: &Value) -> Facets {
                 });
         }
     };
-    add_pairs(&aggs["attributes"], None);
+    add_pairs(buckets(aggs, "attributes"), None);
     for name in request.attributes.keys() {
         add_pairs(
-            &aggs[format!("{ATTRIBUTE_FACET_PREFIX}{name}").as_str()],
+            buckets(aggs, &format!("{ATTRIBUTE_FACET_PREFIX}{name}")),
             Some(name),
         );
     }
 
     Facets {
-        category: values(&aggs["category"], &request.categories),
-        brand: values(&aggs["brand"], &request.brands),
+        category: values(buckets(aggs, "category"), &request.categories),
+        brand: values(buckets(aggs, "brand"), &request.brands),
         price,
-        in_stock: values(&aggs["inStock"], &in_stock_selected),
+        in_stock: values(buckets(aggs, "inStock"), &in_stock_selected),
         attributes,
     }
 }
@@ -250,7 +395,7 @@ mod tests {
             ] },
             "aggregations": {}
         });
-        let page = search_page(&request, &answer);
+        let page = search_page(&request, serde_json::from_value(answer).unwrap());
         assert_eq!(page.items.len(), 1);
         assert_eq!(
             page.items[0].price,
@@ -286,7 +431,7 @@ mod tests {
                 ] } }
             }
         });
-        let facets = search_page(&request, &answer).facets;
+        let facets = search_page(&request, serde_json::from_value(answer).unwrap()).facets;
         assert_eq!(
             facets.brand.len(),
             3,
@@ -309,5 +454,41 @@ mod tests {
                 .any(|c| c.value == "blue" && c.count == 5 && !c.selected)
         );
         assert!(colors.iter().any(|c| c.value == "red" && c.selected));
+    }
+
+    #[test]
+    fn only_categories_matching_every_typed_word_are_suggested() {
+        let names = |keys: &[&str]| -> Vec<Bucket> {
+            keys.iter()
+                .map(|k| Bucket {
+                    key: json!(k),
+                    key_as_string: None,
+                    doc_count: 1,
+                })
+                .collect()
+        };
+        let all = ["Running Shoes", "Shirts", "Rugs"];
+        assert_eq!(
+            matching_categories("ru sh", names(&all), 8),
+            vec!["Running Shoes"]
+        );
+        assert_eq!(
+            matching_categories("SH", names(&all), 8),
+            vec!["Running Shoes", "Shirts"]
+        );
+        assert_eq!(matching_categories("SH", names(&all), 1).len(), 1);
+    }
+
+    #[test]
+    fn suggest_answer_becomes_products_and_category_names() {
+        let answer = json!({
+            "hits": { "hits": [{ "_source": { "id": "p1", "slug": "tee", "title": "Tee", "image": "/t.webp" } }] },
+            "aggregations": { "categories": { "doc_count": 9, "matching": { "doc_count": 2, "names": {
+                "buckets": [{ "key": "Tops", "doc_count": 2 }, { "key": "Shoes", "doc_count": 1 }]
+            } } } }
+        });
+        let found = suggestions("to", serde_json::from_value(answer).unwrap(), 8);
+        assert_eq!(found.products[0].title.as_deref(), Some("Tee"));
+        assert_eq!(found.categories, vec!["Tops"]);
     }
 }
