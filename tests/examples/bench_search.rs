@@ -13,7 +13,7 @@ use storefront_search::engine::Engine;
 use storefront_search::request::SearchRequest;
 use storefront_search::sync::Follower;
 use storefront_search::{AppState, query, service};
-use storefront_tests::load::{percentile, phase_seconds, print_row, run};
+use storefront_tests::load::{compare, percentile, phase_seconds, print_row, run};
 use storefront_tests::stack::{self, RunningCatalog};
 
 const CONNECTIONS: usize = 32;
@@ -93,65 +93,66 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     })
     .await;
-    let service_search = run(CONNECTIONS, duration, {
-        let (http, base) = (http.clone(), base.clone());
-        move |i| {
-            let url = format!("{base}/api/search?q={}", QUERIES[i % QUERIES.len()]);
-            let http = http.clone();
-            async move {
-                http.get(url)
-                    .send()
-                    .await
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false)
+    // Each pair runs together, every connection alternating between the two, so load from
+    // elsewhere on the machine weighs on both sides alike. A client of the service reads the whole answer, as the engine's client does.
+    let (service_search, engine_search) = compare(
+        CONNECTIONS,
+        duration,
+        {
+            let (http, base) = (http.clone(), base.clone());
+            move |i| {
+                let url = format!("{base}/api/search?q={}", QUERIES[i % QUERIES.len()]);
+                let http = http.clone();
+                async move { read_ok(http.get(url).send().await).await }
             }
-        }
-    })
-    .await;
-    let engine_search = run(CONNECTIONS, duration, {
-        let engine = engine.clone();
-        move |i| {
-            let pairs = vec![("q".to_owned(), QUERIES[i % QUERIES.len()].to_owned())];
+        },
+        {
             let engine = engine.clone();
-            async move {
-                match SearchRequest::parse(&pairs) {
-                    Ok(request) => engine.search(query::search_body(&request)).await.is_ok(),
-                    Err(_) => false,
+            move |i| {
+                let pairs = vec![("q".to_owned(), QUERIES[i % QUERIES.len()].to_owned())];
+                let engine = engine.clone();
+                async move {
+                    match SearchRequest::parse(&pairs) {
+                        Ok(request) => engine.search(query::search_body(&request)).await.is_ok(),
+                        Err(_) => false,
+                    }
                 }
             }
-        }
-    })
+        },
+    )
     .await;
-    let service_suggest = run(CONNECTIONS, duration, {
-        let (http, base) = (http.clone(), base.clone());
-        move |i| {
-            let url = format!(
-                "{base}/api/search/suggest?q={}",
-                SUGGESTIONS[i % SUGGESTIONS.len()]
-            );
-            let http = http.clone();
-            async move {
-                http.get(url)
-                    .send()
-                    .await
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false)
+    let (service_suggest, engine_suggest) = compare(
+        CONNECTIONS,
+        duration,
+        {
+            let (http, base) = (http.clone(), base.clone());
+            move |i| {
+                let url = format!(
+                    "{base}/api/search/suggest?q={}",
+                    SUGGESTIONS[i % SUGGESTIONS.len()]
+                );
+                let http = http.clone();
+                async move { read_ok(http.get(url).send().await).await }
             }
-        }
-    })
-    .await;
-    let engine_suggest = run(CONNECTIONS, duration, {
-        let engine = engine.clone();
-        move |i| {
+        },
+        {
             let engine = engine.clone();
-            let text = SUGGESTIONS[i % SUGGESTIONS.len()];
-            async move { engine.search(query::suggest_body(text, 8)).await.is_ok() }
-        }
-    })
+            move |i| {
+                let engine = engine.clone();
+                let text = SUGGESTIONS[i % SUGGESTIONS.len()];
+                async move { engine.search(query::suggest_body(text, 8)).await.is_ok() }
+            }
+        },
+    )
     .await;
 
     println!(
-        "\n{CONNECTIONS} connections, {seconds} s each        req/s     p50 ms   p99 ms   errors"
+        "\n{:<34} {:>9} {:>9} {:>8} {:>8}",
+        format!("{CONNECTIONS} connections, {} s a pair", seconds * 2),
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors"
     );
     for (name, figures) in [
         ("search through the service", &service_search),
@@ -161,6 +162,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         print_row(name, figures);
     }
+    println!("(each pair measured together, every connection alternating between its two sides)");
     println!(
         "service p99 / engine p99: search {:.2}x, suggest {:.2}x (target ≤ 1.25x)",
         service_search.p99_ms / engine_search.p99_ms,
@@ -184,6 +186,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     catalog.stop().await;
     Ok(())
+}
+
+/// Whether the service answered a success and its whole body arrived.
+async fn read_ok(sent: reqwest::Result<reqwest::Response>) -> bool {
+    match sent {
+        Ok(response) if response.status().is_success() => response.bytes().await.is_ok(),
+        _ => false,
+    }
 }
 
 /// Renames a product in the catalog and waits until search finds it by its new word.

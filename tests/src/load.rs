@@ -28,6 +28,35 @@ where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = bool> + Send,
 {
+    measure(workers, duration, request).await.figures()
+}
+
+/// Latencies and failures of one or more load phases, kept raw so phases can be pooled.
+#[derive(Debug, Clone, Default)]
+pub struct Samples {
+    latencies_ms: Vec<f64>,
+    errors: usize,
+    measured: Duration,
+}
+
+impl Samples {
+    pub fn figures(mut self) -> Figures {
+        self.latencies_ms.sort_by(f64::total_cmp);
+        Figures {
+            rate: self.latencies_ms.len() as f64 / self.measured.as_secs_f64(),
+            p50_ms: percentile(&self.latencies_ms, 0.50),
+            p99_ms: percentile(&self.latencies_ms, 0.99),
+            errors: self.errors,
+        }
+    }
+}
+
+/// [`run`], answering the raw samples.
+pub async fn measure<F, Fut>(workers: usize, duration: Duration, request: F) -> Samples
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = bool> + Send,
+{
     let deadline = Instant::now() + duration;
     let tasks: Vec<_> = (0..workers)
         .map(|worker| {
@@ -47,20 +76,77 @@ where
             })
         })
         .collect();
-    let (mut latencies, mut errors) = (Vec::new(), 0);
+    let mut samples = Samples {
+        measured: duration,
+        ..Default::default()
+    };
     for task in tasks {
         if let Ok((l, e)) = task.await {
-            latencies.extend(l);
-            errors += e;
+            samples.latencies_ms.extend(l);
+            samples.errors += e;
         }
     }
-    latencies.sort_by(f64::total_cmp);
-    Figures {
-        rate: latencies.len() as f64 / duration.as_secs_f64(),
-        p50_ms: percentile(&latencies, 0.50),
-        p99_ms: percentile(&latencies, 0.99),
-        errors,
+    samples
+}
+
+/// Two ways of doing the same thing, measured together: each of `workers` tasks alternates
+/// between them call by call (half the workers start with `a`, half with `b`) for twice
+/// `duration`, so whatever else loads the machine meanwhile weighs on both alike and their ratio
+/// compares like with like.
+pub async fn compare<FA, FutA, FB, FutB>(
+    workers: usize,
+    duration: Duration,
+    a: FA,
+    b: FB,
+) -> (Figures, Figures)
+where
+    FA: Fn(usize) -> FutA + Clone + Send + 'static,
+    FutA: Future<Output = bool> + Send,
+    FB: Fn(usize) -> FutB + Clone + Send + 'static,
+    FutB: Future<Output = bool> + Send,
+{
+    let deadline = Instant::now() + duration * 2;
+    let tasks: Vec<_> = (0..workers)
+        .map(|worker| {
+            let (a, b) = (a.clone(), b.clone());
+            tokio::spawn(async move {
+                let (mut first, mut second) = (Samples::default(), Samples::default());
+                let mut i = worker;
+                while Instant::now() < deadline {
+                    let a_turn = (i / workers) % 2 == worker % 2;
+                    let started = Instant::now();
+                    let (ok, side) = if a_turn {
+                        (a(i).await, &mut first)
+                    } else {
+                        (b(i).await, &mut second)
+                    };
+                    if ok {
+                        side.latencies_ms
+                            .push(started.elapsed().as_secs_f64() * 1000.0);
+                    } else {
+                        side.errors += 1;
+                    }
+                    i += workers;
+                }
+                (first, second)
+            })
+        })
+        .collect();
+    // Each side ran for the whole time, sharing it with the other.
+    let mut first = Samples {
+        measured: duration * 2,
+        ..Default::default()
+    };
+    let mut second = first.clone();
+    for task in tasks {
+        if let Ok((a, b)) = task.await {
+            first.latencies_ms.extend(a.latencies_ms);
+            first.errors += a.errors;
+            second.latencies_ms.extend(b.latencies_ms);
+            second.errors += b.errors;
+        }
     }
+    (first.figures(), second.figures())
 }
 
 /// The `p` quantile of ascending `sorted` values (NaN when empty).
@@ -89,5 +175,24 @@ mod tests {
         assert_eq!(percentile(&values, 0.5), 51.0);
         assert_eq!(percentile(&values, 0.99), 99.0);
         assert!(percentile(&[], 0.5).is_nan());
+    }
+
+    #[tokio::test]
+    async fn compare_measures_both_sides_with_their_own_failures() {
+        let duration = Duration::from_millis(200);
+        let (fast, failing) = compare(
+            2,
+            duration,
+            |_| async { true },
+            |i| async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                i % 2 == 0
+            },
+        )
+        .await;
+        assert!(fast.rate > failing.rate);
+        assert_eq!(fast.errors, 0);
+        assert!(failing.errors > 0);
+        assert!(failing.p50_ms >= 5.0);
     }
 }
