@@ -566,18 +566,20 @@ async fn engine_outage_answers_503_and_sync_converges_after() {
         assert_problem(&ready);
         readiness_checks += 1;
 
-        let answer = http
-            .get(format!("{}/api/search?q=item", search.base))
-            .send()
-            .await
-            .expect("search answers");
-        assert_eq!(answer.status(), 503, "search during the outage");
-        assert_problem(&answer);
-        assert!(
-            answer.headers().contains_key(reqwest::header::RETRY_AFTER),
-            "Retry-After"
-        );
-        searches += 1;
+        for path in ["/api/search?q=item", "/api/search/suggest?q=it"] {
+            let answer = http
+                .get(format!("{}{path}", search.base))
+                .send()
+                .await
+                .expect("search answers");
+            assert_eq!(answer.status(), 503, "{path} during the outage");
+            assert_problem(&answer);
+            assert!(
+                answer.headers().contains_key(reqwest::header::RETRY_AFTER),
+                "Retry-After"
+            );
+            searches += 1;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let status = search.sync_status().await;
@@ -588,7 +590,7 @@ async fn engine_outage_answers_503_and_sync_converges_after() {
     let written_during = writes.load(Ordering::SeqCst) - written_before;
     println!(
         "engine cut ({cut} connections closed): {readiness_checks} readiness checks and {searches} \
-         searches answered 503; {written_during} catalog writes meanwhile"
+         searches and suggestions answered 503; {written_during} catalog writes meanwhile"
     );
     assert!(written_during > 0, "the catalog kept changing");
     proxy.restore().await.expect("proxy listens again");
