@@ -29,7 +29,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let url = with_database(&server, &database);
 
-    let result = run(&url, Duration::from_secs(seconds)).await;
+    // The registration's verification mail goes to a scratch directory, not the working one.
+    let mail_dir = std::env::temp_dir().join(format!("storefront-{database}-mail"));
+    let result = run(&url, &mail_dir, Duration::from_secs(seconds)).await;
+    let _ = std::fs::remove_dir_all(&mail_dir);
 
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
@@ -39,11 +42,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     result
 }
 
-async fn run(url: &str, duration: Duration) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(
+    url: &str,
+    mail_dir: &std::path::Path,
+    duration: Duration,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mail_dir = mail_dir.display().to_string();
     let config = Config::from_env(&Env::from_map(
         "USERS",
         [
             ("USERS_DATABASE_URL", url),
+            ("USERS_MAIL_DIR", &mail_dir),
             ("USERS_DATABASE_MAX_CONNECTIONS", "32"),
             ("USERS_LOGIN_MAX_FAILURES_PER_CLIENT", "1000000"),
         ],

@@ -18,6 +18,7 @@ use crate::concurrency::{IfMatch, etag};
 use crate::error::{Error, Result};
 use crate::input::ValidBody;
 use crate::passwords;
+use crate::recovery::email_verification;
 
 pub const MAX_EMAIL_LENGTH: u64 = 254;
 pub const MAX_NAME_LENGTH: u64 = 100;
@@ -68,6 +69,7 @@ pub struct UserRow {
     pub email: String,
     pub name: String,
     pub is_admin: bool,
+    pub email_verified_at: Option<DateTime<Utc>>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -81,6 +83,8 @@ pub struct User {
     pub email: String,
     pub name: String,
     pub roles: Vec<Role>,
+    /// Whether the owner has followed a link mailed to `email` (verification or password reset).
+    pub email_verified: bool,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -98,6 +102,7 @@ impl From<UserRow> for User {
             email: row.email,
             name: row.name,
             roles,
+            email_verified: row.email_verified_at.is_some(),
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -108,7 +113,7 @@ impl From<UserRow> for User {
 /// The columns of [`UserRow`], for `concat!` into literal SQL.
 macro_rules! user_columns {
     () => {
-        "id, email, name, is_admin, version, created_at, updated_at"
+        "id, email, name, is_admin, email_verified_at, version, created_at, updated_at"
     };
 }
 
@@ -189,6 +194,23 @@ pub async fn set_password_hash(db: &mut PgConnection, id: Uuid, hash: &str) -> R
     Ok(())
 }
 
+/// Marks the account's address verified if it is still `email` (the address a link was sent to);
+/// `false` if the account no longer has that address.
+pub async fn mark_email_verified(db: &mut PgConnection, id: Uuid, email: &str) -> Result<bool> {
+    let updated: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()),
+                version = version + CASE WHEN email_verified_at IS NULL THEN 1 ELSE 0 END,
+                updated_at = CASE WHEN email_verified_at IS NULL THEN now() ELSE updated_at END
+         WHERE id = $1 AND email = $2
+         RETURNING id",
+    )
+    .bind(id)
+    .bind(email)
+    .fetch_optional(db)
+    .await?;
+    Ok(updated.is_some())
+}
+
 /// `POST /api/users/register` body.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -213,11 +235,12 @@ pub struct RegistrationAccepted {
 
 const REGISTRATION_ACCEPTED: RegistrationAccepted = RegistrationAccepted {
     status: "accepted",
-    message: "If this email address was not registered yet, the account now exists: sign in to continue.",
+    message: "If this email address was not registered yet, the account now exists: sign in to continue. A link to confirm the address is on its way.",
 };
 
-/// Registers an account. The answer is the same whether or not the email is taken, and both
-/// cases hash the password, so neither the body nor the timing tells an attacker which emails exist.
+/// Registers an account and mails a link that verifies its address. The answer is the same
+/// whether or not the email is taken, and both cases hash the password, so neither the body nor
+/// the timing tells an attacker which emails exist; the mail leaves after the answer.
 #[utoipa::path(
     post,
     path = "/api/users/register",
@@ -237,9 +260,20 @@ pub async fn register(
     let email = normalize_email(&body.email);
     passwords::check_policy("password", &body.password, &email)?;
     let hash = state.passwords.hash(&body.password).await?;
-    let mut db = state.db.acquire().await?;
-    match create_account(&mut db, &email, body.name.trim(), &hash, false).await? {
-        Some(id) => tracing::info!(user_id = %id, "account registered"),
+    let mut tx = state.db.begin().await?;
+    let link = match create_account(&mut tx, &email, body.name.trim(), &hash, false).await? {
+        Some(id) => Some((
+            id,
+            email_verification::issue(&mut tx, &state, id, &email).await?,
+        )),
+        None => None,
+    };
+    tx.commit().await?;
+    match link {
+        Some((id, link)) => {
+            tracing::info!(user_id = %id, "account registered");
+            email_verification::mail(&state, &email, &link);
+        }
         None => tracing::info!("registration for an email already registered"),
     }
     Ok((StatusCode::ACCEPTED, Json(REGISTRATION_ACCEPTED)).into_response())

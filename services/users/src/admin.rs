@@ -65,7 +65,7 @@ pub async fn list_users(
     }
     let pattern = prefix.map(|p| format!("{}%", escape_like(&p)));
     let rows = sqlx::query_as::<_, UserRow>(
-        "SELECT id, email, name, is_admin, version, created_at, updated_at FROM users
+        "SELECT id, email, name, is_admin, email_verified_at, version, created_at, updated_at FROM users
          WHERE ($1::uuid IS NULL OR id > $1) AND ($2::text IS NULL OR email LIKE $2)
          ORDER BY id LIMIT $3",
     )
@@ -165,7 +165,7 @@ async fn set_admin(db: &PgPool, id: Uuid, admin: bool) -> Result<UserRow> {
            version = version + CASE WHEN is_admin = $2 THEN 0 ELSE 1 END,
            updated_at = CASE WHEN is_admin = $2 THEN updated_at ELSE now() END
          WHERE id = $1
-         RETURNING id, email, name, is_admin, version, created_at, updated_at",
+         RETURNING id, email, name, is_admin, email_verified_at, version, created_at, updated_at",
     )
     .bind(id)
     .bind(admin)

@@ -1,11 +1,13 @@
 //! The service's configuration: every `USERS_*` variable, read once at start into [`Config`].
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use lettre::message::Mailbox;
 use storefront_kit::{ConfigError, Env, ServerConfig};
 
 /// Access tokens live at most this long (the bound: 15 minutes).
@@ -27,6 +29,60 @@ pub struct Config {
     /// `USERS_PASSWORD_HASH_CONCURRENCY` (default 4): argon2 hashes computed at once; more wait.
     pub password_hash_concurrency: usize,
     pub bootstrap_admin: Option<BootstrapAdmin>,
+    pub recovery: RecoverySettings,
+    pub mail: MailSettings,
+}
+
+/// Email verification and password reset links.
+#[derive(Debug, Clone)]
+pub struct RecoverySettings {
+    /// `USERS_PASSWORD_RESET_TTL_SECONDS` (default 1800): how long a reset link works.
+    pub password_reset_ttl: Duration,
+    /// `USERS_EMAIL_VERIFICATION_TTL_SECONDS` (default 48 h): how long a verification link works.
+    pub email_verification_ttl: Duration,
+}
+
+impl Default for RecoverySettings {
+    fn default() -> Self {
+        Self {
+            password_reset_ttl: Duration::from_secs(1800),
+            email_verification_ttl: Duration::from_secs(48 * 3600),
+        }
+    }
+}
+
+/// How mail leaves the service.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    /// `USERS_MAIL_FROM` (default `Storefront <no-reply@storefront.local>`).
+    pub from: Mailbox,
+    /// `USERS_PUBLIC_URL` (default `http://127.0.0.1:8080`): the store's base URL, without a
+    /// trailing slash; links in mails point there.
+    pub public_url: String,
+    /// `USERS_MAIL_SEND_TIMEOUT_SECONDS` (default 10): the longest one delivery may take.
+    pub send_timeout: Duration,
+}
+
+/// Where mails go.
+#[derive(Clone)]
+pub enum MailTransport {
+    /// `USERS_SMTP_URL`: `smtp://host:port` (plain), `smtp://host?tls=required` (STARTTLS),
+    /// `smtps://user:password@host` (TLS from the start).
+    Smtp(String),
+    /// `USERS_MAIL_DIR` (default `./data/mail`) when `USERS_SMTP_URL` is unset: one `.eml` file
+    /// per mail, for the one-machine stack.
+    Directory(PathBuf),
+}
+
+impl fmt::Debug for MailTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // The URL may carry the SMTP password.
+            Self::Smtp(_) => f.write_str("Smtp(<redacted>)"),
+            Self::Directory(dir) => f.debug_tuple("Directory").field(dir).finish(),
+        }
+    }
 }
 
 /// How tokens are issued.
@@ -89,6 +145,12 @@ pub struct ThrottleSettings {
     /// `USERS_LOGIN_LOCKOUT_SECONDS` (default 60): first block; doubles with each further
     /// failure, up to `window`.
     pub lockout: Duration,
+    /// `USERS_MAIL_LIMIT_WINDOW_SECONDS` (default 3600): the window recovery mails are counted in.
+    pub mail_window: Duration,
+    /// `USERS_MAIL_LIMIT_PER_EMAIL` (default 5): reset and verification requests for one address.
+    pub mails_per_email: u32,
+    /// `USERS_MAIL_LIMIT_PER_CLIENT` (default 20): reset and verification requests from one client.
+    pub mails_per_client: u32,
 }
 
 impl Default for ThrottleSettings {
@@ -99,6 +161,9 @@ impl Default for ThrottleSettings {
             per_client: 50,
             per_account: 20,
             lockout: Duration::from_secs(60),
+            mail_window: Duration::from_secs(3600),
+            mails_per_email: 5,
+            mails_per_client: 20,
         }
     }
 }
@@ -198,6 +263,9 @@ impl Config {
             per_client: env.optional("LOGIN_MAX_FAILURES_PER_CLIENT", defaults.per_client)?,
             per_account: env.optional("LOGIN_MAX_FAILURES_PER_ACCOUNT", defaults.per_account)?,
             lockout: env.seconds("LOGIN_LOCKOUT_SECONDS", defaults.lockout)?,
+            mail_window: env.seconds("MAIL_LIMIT_WINDOW_SECONDS", defaults.mail_window)?,
+            mails_per_email: env.optional("MAIL_LIMIT_PER_EMAIL", defaults.mails_per_email)?,
+            mails_per_client: env.optional("MAIL_LIMIT_PER_CLIENT", defaults.mails_per_client)?,
         };
         if throttle.per_account_and_client == 0
             || throttle.per_client == 0
@@ -205,6 +273,34 @@ impl Config {
         {
             return Err(invalid("LOGIN_MAX_FAILURES_*", "must be at least 1"));
         }
+        if throttle.mails_per_email == 0 || throttle.mails_per_client == 0 {
+            return Err(invalid("MAIL_LIMIT_PER_*", "must be at least 1"));
+        }
+        if throttle.mail_window.is_zero() {
+            return Err(invalid("MAIL_LIMIT_WINDOW_SECONDS", "must be at least 1"));
+        }
+
+        let recovery_defaults = RecoverySettings::default();
+        let recovery = RecoverySettings {
+            password_reset_ttl: env.seconds(
+                "PASSWORD_RESET_TTL_SECONDS",
+                recovery_defaults.password_reset_ttl,
+            )?,
+            email_verification_ttl: env.seconds(
+                "EMAIL_VERIFICATION_TTL_SECONDS",
+                recovery_defaults.email_verification_ttl,
+            )?,
+        };
+        if recovery.password_reset_ttl.is_zero() {
+            return Err(invalid("PASSWORD_RESET_TTL_SECONDS", "must be at least 1"));
+        }
+        if recovery.email_verification_ttl.is_zero() {
+            return Err(invalid(
+                "EMAIL_VERIFICATION_TTL_SECONDS",
+                "must be at least 1",
+            ));
+        }
+        let mail = mail_settings(env)?;
 
         let email: Option<String> = env.maybe("BOOTSTRAP_ADMIN_EMAIL")?;
         let password: Option<String> = env.maybe("BOOTSTRAP_ADMIN_PASSWORD")?;
@@ -235,8 +331,65 @@ impl Config {
             trusted_proxy_hops: env.optional("TRUSTED_PROXY_HOPS", 1)?,
             password_hash_concurrency,
             bootstrap_admin,
+            recovery,
+            mail,
         })
     }
+}
+
+fn mail_settings(env: &Env) -> Result<MailSettings, ConfigError> {
+    let invalid = |name: &str, reason: &str| ConfigError::Invalid {
+        var: env.var_name(name),
+        reason: reason.to_owned(),
+    };
+    let transport = match env.maybe::<String>("SMTP_URL")? {
+        Some(url) => {
+            let url = url.trim().to_owned();
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(invalid(
+                    "SMTP_URL",
+                    "must start with smtp:// or smtps:// (e.g. smtp://127.0.0.1:2525)",
+                ));
+            }
+            MailTransport::Smtp(url)
+        }
+        None => MailTransport::Directory(env.optional("MAIL_DIR", PathBuf::from("./data/mail"))?),
+    };
+    let from = match env.maybe::<String>("MAIL_FROM")? {
+        Some(from) => from.trim().parse::<Mailbox>().map_err(|_| {
+            invalid(
+                "MAIL_FROM",
+                "must be an address, optionally with a name: `Storefront <no-reply@shop.example>`",
+            )
+        })?,
+        None => Mailbox::new(
+            Some("Storefront".to_owned()),
+            "no-reply@storefront.local"
+                .parse()
+                .map_err(|_| invalid("MAIL_FROM", "the default address does not parse"))?,
+        ),
+    };
+    let public_url: String = env.optional("PUBLIC_URL", "http://127.0.0.1:8080".to_owned())?;
+    let public_url = public_url.trim().trim_end_matches('/').to_owned();
+    let host = public_url
+        .strip_prefix("https://")
+        .or_else(|| public_url.strip_prefix("http://"));
+    if host.is_none_or(|host| host.is_empty() || host.contains(['?', '#', ' '])) {
+        return Err(invalid(
+            "PUBLIC_URL",
+            "must be the store's http(s) base URL, e.g. https://shop.example",
+        ));
+    }
+    let send_timeout = env.seconds("MAIL_SEND_TIMEOUT_SECONDS", Duration::from_secs(10))?;
+    if send_timeout.is_zero() {
+        return Err(invalid("MAIL_SEND_TIMEOUT_SECONDS", "must be at least 1"));
+    }
+    Ok(MailSettings {
+        transport,
+        from,
+        public_url,
+        send_timeout,
+    })
 }
 
 #[cfg(test)]
@@ -257,6 +410,45 @@ mod tests {
         assert_eq!(config.tokens.audience, "storefront");
         assert!(config.bootstrap_admin.is_none());
         assert_eq!(config.trusted_proxy_hops, 1);
+        assert_eq!(
+            config.recovery.password_reset_ttl,
+            Duration::from_secs(1800)
+        );
+        assert_eq!(
+            config.recovery.email_verification_ttl,
+            Duration::from_secs(48 * 3600)
+        );
+        assert!(
+            matches!(&config.mail.transport, MailTransport::Directory(dir) if dir.ends_with("data/mail"))
+        );
+        assert_eq!(
+            config.mail.from.to_string(),
+            "Storefront <no-reply@storefront.local>"
+        );
+        assert_eq!(config.mail.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn mail_settings_are_checked_and_the_smtp_password_is_not_echoed() {
+        let config = Config::from_env(&env(&[
+            ("USERS_SMTP_URL", "smtps://mailer:s3cret-pw@mail.example"),
+            ("USERS_MAIL_FROM", "Shop <shop@shop.example>"),
+            ("USERS_PUBLIC_URL", "https://shop.example/"),
+        ]))
+        .unwrap();
+        assert!(matches!(config.mail.transport, MailTransport::Smtp(_)));
+        assert_eq!(config.mail.public_url, "https://shop.example");
+        assert!(!format!("{config:?}").contains("s3cret-pw"));
+
+        for (var, value) in [
+            ("USERS_SMTP_URL", "http://mail.example"),
+            ("USERS_MAIL_FROM", "not an address"),
+            ("USERS_PUBLIC_URL", "shop.example"),
+            ("USERS_PASSWORD_RESET_TTL_SECONDS", "0"),
+        ] {
+            let error = Config::from_env(&env(&[(var, value)])).unwrap_err();
+            assert!(error.to_string().starts_with(var), "{var}: {error}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The crate's one error type and its one conversion to problem+json.
 
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use storefront_kit::{FieldError, Problem};
 
@@ -11,6 +12,9 @@ pub enum Error {
     InvalidCredentials,
     #[error("the refresh token is not valid")]
     InvalidRefreshToken,
+    /// A verification or reset link that is unknown, used or expired: deliberately one answer.
+    #[error("the link is invalid or has expired")]
+    InvalidLink,
     #[error("too many failed attempts; retry in {retry_after} s")]
     Throttled { retry_after: u32 },
     #[error("the request is not valid")]
@@ -31,6 +35,8 @@ pub enum Error {
     Keys(String),
     #[error("password hashing: {0}")]
     Hashing(String),
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 impl Error {
@@ -48,6 +54,12 @@ impl From<Error> for Problem {
             Error::InvalidRefreshToken => Problem::unauthorized(
                 "The refresh token is not valid, expired or revoked; sign in again.",
             ),
+            Error::InvalidLink => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-link",
+                "Invalid link",
+            )
+            .with_detail("The link is invalid or has expired."),
             Error::Throttled { retry_after } => Problem::too_many_requests(retry_after),
             Error::Validation(errors) => Problem::validation(errors),
             Error::BadRequest(detail) => Problem::bad_request(detail),
@@ -60,7 +72,11 @@ impl From<Error> for Problem {
                 tracing::warn!(%error, "database unavailable");
                 Problem::service_unavailable("The account store is unavailable.", 2)
             }
-            Error::Database(_) | Error::Migrations(_) | Error::Keys(_) | Error::Hashing(_) => {
+            Error::Database(_)
+            | Error::Migrations(_)
+            | Error::Keys(_)
+            | Error::Hashing(_)
+            | Error::Mail(_) => {
                 tracing::error!(%error, "request failed");
                 Problem::internal()
             }

@@ -13,8 +13,10 @@ pub mod concurrency;
 pub mod config;
 pub mod error;
 pub mod input;
+pub mod mail;
 pub mod pagination;
 pub mod passwords;
+pub mod recovery;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
@@ -34,9 +36,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use config::Config;
+pub use config::{Config, RecoverySettings};
 pub use error::{Error, Result};
 
+use mail::Mailer;
 use passwords::Passwords;
 use throttle::Throttle;
 use tokens::KeyRing;
@@ -56,6 +59,8 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     pub throttle: Arc<Throttle>,
     pub trusted_proxy_hops: usize,
+    pub recovery: Arc<RecoverySettings>,
+    pub mailer: Mailer,
 }
 
 impl FromRef<AppState> for Arc<JwtVerifier> {
@@ -65,7 +70,7 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
 }
 
 impl AppState {
-    /// Loads (or creates) the signing keys; `db` must be migrated.
+    /// Loads (or creates) the signing keys and starts the mail delivery task; `db` must be migrated.
     pub async fn new(db: PgPool, config: &Config) -> Result<Self> {
         let keys = KeyRing::load(&db, config.tokens.clone()).await?;
         Ok(Self {
@@ -74,6 +79,8 @@ impl AppState {
             passwords: Arc::new(Passwords::new(config.password_hash_concurrency)?),
             throttle: Arc::new(Throttle::new(config.throttle.clone())),
             trusted_proxy_hops: config.trusted_proxy_hops,
+            recovery: Arc::new(config.recovery.clone()),
+            mailer: Mailer::start(&config.mail)?,
         })
     }
 }
@@ -108,6 +115,7 @@ pub async fn start(config: &Config) -> Result<AppState> {
     tags(
         (name = "account", description = "Registration and the caller's profile"),
         (name = "sessions", description = "Sign in, refresh, sign out"),
+        (name = "recovery", description = "Email verification and password reset by single-use links sent by mail"),
         (name = "addresses", description = "The caller's address book"),
         (name = "admin", description = "Accounts and roles (admin only)"),
         (name = "tokens", description = "Public keys of access tokens"),
@@ -140,6 +148,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::logout))
         .routes(routes!(accounts::me, accounts::update_me))
         .routes(routes!(passwords::change_password))
+        .routes(routes!(recovery::password_reset::forgot))
+        .routes(routes!(recovery::password_reset::reset))
+        .routes(routes!(recovery::email_verification::resend))
+        .routes(routes!(recovery::email_verification::verify))
         .routes(routes!(addresses::list, addresses::create))
         .routes(routes!(
             addresses::get_one,
@@ -183,7 +195,7 @@ pub fn service(state: AppState) -> Service {
 }
 
 /// Until shutdown, every [`MAINTENANCE_INTERVAL`]: rotates and reloads signing keys, purges
-/// expired throttling counters and ended sessions.
+/// expired throttling counters, ended sessions and expired recovery links.
 pub async fn maintain(state: AppState, shutdown: Shutdown) {
     let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -200,6 +212,9 @@ pub async fn maintain(state: AppState, shutdown: Shutdown) {
         }
         if let Err(error) = sessions::purge(&state.db).await {
             tracing::warn!(%error, "purging ended sessions failed");
+        }
+        if let Err(error) = recovery::purge(&state.db).await {
+            tracing::warn!(%error, "purging expired recovery links failed");
         }
     }
 }

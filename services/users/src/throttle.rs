@@ -9,6 +9,10 @@
 //! Crossing a limit blocks for `lockout`, doubling with each further failure (capped at the
 //! window); a blocked attempt answers 429 with `Retry-After`. Accounts are keyed by the
 //! normalised email, whether or not it exists, so throttling reveals nothing about accounts.
+//!
+//! Requests that send recovery mail (password reset, verification) are counted the same way, per
+//! address (`mail-account`) and per client (`mail-client`); past the limit they answer 429 until
+//! the window ends.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -26,6 +30,8 @@ use crate::error::{Error, Result};
 const SCOPE_ACCOUNT_CLIENT: &str = "account-client";
 const SCOPE_CLIENT: &str = "client";
 const SCOPE_ACCOUNT: &str = "account";
+const SCOPE_MAIL_ACCOUNT: &str = "mail-account";
+const SCOPE_MAIL_CLIENT: &str = "mail-client";
 /// A client that signed in to an account within this many days is not blocked by the
 /// account-wide limit.
 const KNOWN_CLIENT_DAYS: f64 = 90.0;
@@ -209,6 +215,48 @@ impl Throttle {
         Ok(())
     }
 
+    /// Counts a request that sends mail to `email`; `Err(Throttled)` once the address or the
+    /// client has asked for more than its limit within the mail window.
+    pub async fn limit_mail(&self, db: &PgPool, email: &str, client: &ClientAddress) -> Result<()> {
+        let window = self.settings.mail_window.as_secs_f64();
+        let mut retry_after = 0u32;
+        for (scope, key, limit) in [
+            (SCOPE_MAIL_ACCOUNT, email, self.settings.mails_per_email),
+            (
+                SCOPE_MAIL_CLIENT,
+                client.0.as_str(),
+                self.settings.mails_per_client,
+            ),
+        ] {
+            let (count, remaining): (i32, f64) = sqlx::query_as(
+                "INSERT INTO login_throttle (scope, key, failures, window_started_at)
+                 VALUES ($1, $2, 1, now())
+                 ON CONFLICT (scope, key) DO UPDATE SET
+                   failures = CASE WHEN login_throttle.window_started_at <= now() - make_interval(secs => $3)
+                                   THEN 1 ELSE login_throttle.failures + 1 END,
+                   window_started_at = CASE WHEN login_throttle.window_started_at <= now() - make_interval(secs => $3)
+                                   THEN now() ELSE login_throttle.window_started_at END
+                 RETURNING failures,
+                   EXTRACT(EPOCH FROM window_started_at + make_interval(secs => $3) - now())::float8",
+            )
+            .bind(scope)
+            .bind(key)
+            .bind(window)
+            .fetch_one(db)
+            .await?;
+            if u32::try_from(count).unwrap_or(u32::MAX) > limit {
+                // Whole seconds, at least one.
+                let seconds = remaining.ceil().clamp(1.0, f64::from(u32::MAX)) as u32;
+                retry_after = retry_after.max(seconds);
+            }
+        }
+        if retry_after > 0 {
+            tracing::warn!(retry_after, "recovery mail requests throttled");
+            return Err(Error::Throttled { retry_after });
+        }
+        Ok(())
+    }
+
     /// `lockout × 2^excess`, at most the window.
     fn block_for(&self, excess: u32) -> Duration {
         let factor = 2u32.saturating_pow(excess.min(16));
@@ -250,7 +298,12 @@ impl Throttle {
              WHERE window_started_at < now() - make_interval(secs => $1)
                AND (blocked_until IS NULL OR blocked_until < now())",
         )
-        .bind(self.settings.window.as_secs_f64())
+        .bind(
+            self.settings
+                .window
+                .max(self.settings.mail_window)
+                .as_secs_f64(),
+        )
         .execute(db)
         .await?;
         Ok(done.rows_affected())

@@ -223,6 +223,10 @@ async fn platform_endpoints_and_openapi_are_served() {
         "/api/users/logout",
         "/api/users/me",
         "/api/users/me/password",
+        "/api/users/password/forgot",
+        "/api/users/password/reset",
+        "/api/users/me/email/verification",
+        "/api/users/email/verify",
         "/api/users/me/addresses",
         "/api/users/me/addresses/{id}",
         "/api/users/admin/users",
@@ -235,6 +239,7 @@ async fn platform_endpoints_and_openapi_are_served() {
         );
     }
     assert!(doc.body["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(doc.body["components"]["schemas"]["User"]["properties"]["emailVerified"].is_object());
     let missing = app.call(Method::GET, "/api/users/nope", None, None).await;
     missing.problem(404);
 }

@@ -1,6 +1,8 @@
 //! The harness: each test gets its own freshly migrated database on the test PostgreSQL server
 //! (dropped again when the test ends) and drives the complete service in-process.
 
+use std::path::PathBuf;
+
 use axum::Router;
 use axum::body::Body;
 use http::{HeaderMap, Method, Request, StatusCode, header};
@@ -13,6 +15,8 @@ use storefront_kit::testing::{postgres_url, unique_name, with_database};
 use storefront_users::{AppState, Config, MIGRATOR};
 use tower::ServiceExt;
 
+use crate::mail_sink::MailSink;
+
 pub const PASSWORD: &str = "a sturdy passphrase";
 
 pub struct TestApp {
@@ -20,6 +24,8 @@ pub struct TestApp {
     pub config: Config,
     pub router: Router,
     database: String,
+    /// Where mails go when the test gives no SMTP server (removed at the end).
+    pub mail_dir: PathBuf,
 }
 
 pub struct Reply {
@@ -60,7 +66,19 @@ impl TestApp {
         Self::with_env(&[]).await
     }
 
-    /// A service whose config is the defaults plus `vars` (full `USERS_*` names).
+    /// A service that mails through a test SMTP receiver, and the receiver.
+    pub async fn with_mail_sink(vars: &[(&str, &str)]) -> (Self, MailSink) {
+        let sink = MailSink::start().await;
+        let mut all = vec![
+            ("USERS_SMTP_URL", sink.url.as_str()),
+            ("USERS_PUBLIC_URL", "https://shop.example"),
+        ];
+        all.extend_from_slice(vars);
+        (Self::with_env(&all).await, sink)
+    }
+
+    /// A service whose config is the defaults plus `vars` (full `USERS_*` names); without an SMTP
+    /// server its mails are written into a directory of its own.
     pub async fn with_env(vars: &[(&str, &str)]) -> Self {
         storefront_kit::install_crypto_provider();
         let server = postgres_url();
@@ -76,7 +94,11 @@ impl TestApp {
         admin.close().await.unwrap();
 
         let url = with_database(&server, &database);
-        let mut all: Vec<(String, String)> = vec![("USERS_DATABASE_URL".into(), url.clone())];
+        let mail_dir = std::env::temp_dir().join(format!("storefront-{database}-mail"));
+        let mut all: Vec<(String, String)> = vec![
+            ("USERS_DATABASE_URL".into(), url.clone()),
+            ("USERS_MAIL_DIR".into(), mail_dir.display().to_string()),
+        ];
         all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = Config::from_env(&Env::from_map("USERS", all)).unwrap();
         let db = PgPoolOptions::new()
@@ -92,6 +114,7 @@ impl TestApp {
             config,
             router,
             database,
+            mail_dir,
         }
     }
 
@@ -197,6 +220,7 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // Drop the database from a thread of its own: Drop cannot await, and the test's runtime
         // may be shutting down.
+        let _ = std::fs::remove_dir_all(&self.mail_dir);
         let database = std::mem::take(&mut self.database);
         let done = std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
