@@ -31,6 +31,8 @@ pub enum Wire {
     Service(&'static str),
     /// The users service's JWKS document.
     Jwks,
+    /// The gateway's base URL: where shoppers reach the store (links in mails point there).
+    Gateway,
     /// A directory of its own under the data directory.
     Dir(&'static str),
     /// A fixed value.
@@ -53,6 +55,9 @@ pub const SERVICES: &[Service] = &[
             ("DATABASE_URL", Wire::Postgres("users")),
             ("BOOTSTRAP_ADMIN_EMAIL", Wire::Value(DEMO_ADMIN_EMAIL)),
             ("BOOTSTRAP_ADMIN_PASSWORD", Wire::Value(DEMO_ADMIN_PASSWORD)),
+            ("PUBLIC_URL", Wire::Gateway),
+            // No SMTP server locally: mails are written there as `.eml` files.
+            ("MAIL_DIR", Wire::Dir("mail")),
         ],
     },
     Service {

@@ -6,7 +6,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use super::{Ctx, Part, ferretdb, opensearch, postgres, redis};
-use crate::ports::PortSpec;
+use crate::ports::{self, PortSpec};
 use crate::process;
 use crate::services::{self, Service, Wire};
 
@@ -35,6 +35,7 @@ impl ServicePart {
                 Wire::SearchEngine => opensearch::url()?,
                 Wire::Service(other) => service_url(other)?,
                 Wire::Jwks => format!("{}/.well-known/jwks.json", service_url("users")?),
+                Wire::Gateway => format!("http://127.0.0.1:{}", ports::GATEWAY.get()?),
                 Wire::Dir(sub) => {
                     let dir = ctx.paths.data.join("services").join(service.name).join(sub);
                     std::fs::create_dir_all(&dir)?;
