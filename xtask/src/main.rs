@@ -67,6 +67,8 @@ enum BenchTarget {
     Catalog,
     /// Search on the demo catalog: query and suggest latency vs the engine alone, indexing lag.
     Search,
+    /// The cart: add-to-cart and get-cart at 64 connections, checkout orders/s with the oversell check, RSS.
+    Cart,
     /// The store UI: initial JavaScript (gzipped) and Largest Contentful Paint of home and product pages.
     Ui,
 }
@@ -113,6 +115,9 @@ fn main() -> Result<()> {
         Command::Bench {
             target: BenchTarget::Search,
         } => bench::example("storefront-tests", "bench_search"),
+        Command::Bench {
+            target: BenchTarget::Cart,
+        } => bench::example_with_binaries("storefront-tests", "bench_cart", &["storefront-cart"]),
         Command::Bench {
             target: BenchTarget::Ui,
         } => bench::ui(),
