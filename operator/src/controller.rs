@@ -8,15 +8,17 @@ use futures::StreamExt;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, controller, watcher};
-use kube::{Api, Client, Resource};
+use kube::{Api, Client, Resource, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::crd::Storefront;
-use crate::meta::MANAGED_SELECTOR;
+use crate::meta::{LABEL_INSTANCE, LABEL_NAME, MANAGED_SELECTOR};
 use crate::metrics as m;
 use crate::reconcile::{Context, error_policy, reconcile};
 
@@ -67,7 +69,22 @@ pub async fn run_controller(
     )
     .owns(scope.api::<PodDisruptionBudget>(&client), children.clone())
     .owns(scope.api::<NetworkPolicy>(&client), children.clone())
-    .owns(scope.api::<Ingress>(&client), children)
+    .owns(scope.api::<Ingress>(&client), children.clone())
+    .owns(scope.api::<CronJob>(&client), children)
+    // Backup Jobs belong to their CronJobs; a finished one re-judges BackupHealthy.
+    .watches(
+        scope.api::<Job>(&client),
+        watcher::Config::default()
+            .labels(&format!(
+                "{MANAGED_SELECTOR},{LABEL_NAME}={}",
+                crate::children::backup::NAME
+            ))
+            .any_semantic(),
+        |job| {
+            let instance = job.labels().get(LABEL_INSTANCE)?.clone();
+            Some(ObjectRef::new(&instance).within(&job.namespace()?))
+        },
+    )
     .with_config(
         controller::Config::default()
             .concurrency(concurrency)

@@ -18,6 +18,8 @@ const HOST_PATTERN: &str =
 const TAG_PATTERN: &str = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 /// A DNS-1123 object name (Secrets, StorageClasses, IngressClasses).
 const NAME_PATTERN: &str = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";
+/// `s3://<bucket>[/<prefix>]`.
+const S3_URL_PATTERN: &str = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]*)?$";
 
 /// Desired state of one store.
 // Each `printcolumn(...)` repeats `type_ = "string"`, which clippy mistakes for a repeated attribute.
@@ -272,21 +274,61 @@ pub struct SecretRef {
     pub name: String,
 }
 
-/// Backup policy. Recorded now; the CronJobs that act on it come later.
+/// Backup policy: one CronJob per database (users and orders PostgreSQL, the catalog's ledger and
+/// documents, Redis) runs the `backup` image of the store's version on `schedule`.
 #[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupSpec {
-    /// Cron schedule, e.g. `0 3 * * *`.
-    #[schemars(length(min = 9, max = 100))]
+    /// Cron schedule (five fields, UTC, or `@hourly`, `@daily`, `@weekly`, `@monthly`), e.g. `0 3 * * *`.
+    #[schemars(length(min = 5, max = 100))]
     pub schedule: String,
-    /// Number of backups to keep.
+    /// Number of backups of each database to keep.
     #[serde(default = "default_retention")]
     #[schemars(range(min = 1, max = 365))]
     pub retention: i32,
-    /// Where backups go: an object-store URL such as `s3://bucket/prefix`.
+    /// Where backups go.
+    pub target: BackupTarget,
+}
+
+/// An S3-compatible bucket or a PersistentVolumeClaim.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("has(self.s3) != has(self.pvc)").message("set exactly one of s3 or pvc"))]
+pub struct BackupTarget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Target>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pvc: Option<PvcTarget>,
+}
+
+/// A bucket of an S3-compatible object store.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Target {
+    /// `s3://<bucket>` or `s3://<bucket>/<prefix>`.
+    #[schemars(length(min = 6, max = 1000), regex(pattern = S3_URL_PATTERN))]
+    pub url: String,
+    /// The object store's address; AWS S3 of `region` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 1000))]
-    pub target: Option<String>,
+    pub endpoint: Option<String>,
+    /// SigV4 signing region (default `us-east-1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub region: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), which most S3-compatible servers need.
+    #[serde(default)]
+    pub path_style: bool,
+    /// Secret with the keys `accessKeyId` and `secretAccessKey`.
+    pub credentials_secret_ref: SecretRef,
+}
+
+/// A PersistentVolumeClaim in the Storefront's namespace, mounted by every backup Job.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PvcTarget {
+    #[schemars(length(min = 1, max = 253), regex(pattern = NAME_PATTERN))]
+    pub claim_name: String,
 }
 
 fn default_retention() -> i32 {
@@ -309,6 +351,10 @@ pub struct StorefrontStatus {
     /// Where the store is served.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// When the oldest of the databases' latest successful backups finished (RFC 3339): every
+    /// database has a backup at least this recent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_successful_backup: Option<String>,
 }
 
 /// Replica counts of one workload.

@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod backoff;
+pub mod backup_health;
 pub mod children;
 pub mod component;
 pub mod controller;
@@ -16,6 +17,7 @@ pub mod meta;
 pub mod metrics;
 pub mod operator;
 pub mod reconcile;
+pub mod schedule;
 pub mod status;
 pub mod validate;
 

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -184,7 +185,8 @@ async fn reconcile_storefront(sf: &Storefront, ctx: &Context) -> Result<Action> 
             .await;
     }
 
-    let status = status::compute(sf, &workloads, &Outcome::Applied, &now());
+    let mut status = status::compute(sf, &workloads, &Outcome::Applied, &now());
+    judge_backups(&ctx.client, sf, &mut status).await?;
     let ready = status
         .conditions
         .iter()
@@ -260,6 +262,7 @@ async fn apply_children(
     apply_all(ctx, &desired.pdbs, changed).await?;
     apply_all(ctx, &desired.network_policies, changed).await?;
     apply_all(ctx, &desired.ingresses, changed).await?;
+    apply_all(ctx, &desired.cron_jobs, changed).await?;
     let mut workloads: Vec<Workload> = stores.iter().map(Workload::from).collect();
     workloads.extend(components.iter().map(Workload::from));
     Ok(workloads)
@@ -292,11 +295,73 @@ async fn remove_absent(
             ChildKind::NetworkPolicy => {
                 delete_if_owned::<NetworkPolicy>(client, &namespace, name, &uid).await?
             }
+            ChildKind::CronJob => {
+                delete_if_owned::<CronJob>(client, &namespace, name, &uid).await?
+            }
         };
         if deleted {
             changed.push(format!("deleted {kind:?}/{name}"));
         }
     }
+    Ok(())
+}
+
+/// Sets `BackupHealthy` and `lastSuccessfulBackup` from the Jobs of the backup CronJobs.
+async fn judge_backups(
+    client: &Client,
+    sf: &Storefront,
+    status: &mut StorefrontStatus,
+) -> Result<()> {
+    use crate::backup_health::{BACKUP_HEALTHY, health, runs};
+    use crate::children::backup::{BackedUp, NAME};
+    status.conditions.retain(|c| c.type_ != BACKUP_HEALTHY);
+    let Some(backups) = &sf.spec.backups else {
+        status.last_successful_backup = None;
+        return Ok(());
+    };
+    let namespace = sf.namespace().ok_or(Error::MissingField("namespace"))?;
+    let selector = format!(
+        "{}={NAME},{LABEL_INSTANCE}={}",
+        crate::meta::LABEL_NAME,
+        sf.name_any()
+    );
+    let jobs = Api::<Job>::namespaced(client.clone(), &namespace)
+        .list(&ListParams::default().labels(&selector))
+        .await?
+        .items;
+    // The schedule was validated before anything was applied.
+    let period =
+        crate::schedule::longest_gap(&backups.schedule).unwrap_or(Duration::from_secs(86_400));
+    // Backups are due from when the Storefront exists (at the latest, when they were declared).
+    let since = sf
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .and_then(|t| chrono::DateTime::<chrono::Utc>::from_timestamp(t.0.as_second(), 0));
+    let databases: Vec<&str> = BackedUp::ALL.iter().map(|d| d.name()).collect();
+    let judged = health(&databases, &runs(&jobs), period, since, chrono::Utc::now());
+    let previous = sf.status.as_ref();
+    let mut condition = status::condition(
+        previous,
+        BACKUP_HEALTHY,
+        judged.status == "True",
+        judged.reason,
+        judged.message,
+        sf.metadata.generation,
+        &now(),
+    );
+    if judged.status == "Unknown" {
+        condition.status = "Unknown".into();
+        condition.last_transition_time = previous
+            .and_then(|p| p.conditions.iter().find(|c| c.type_ == BACKUP_HEALTHY))
+            .filter(|c| c.status == "Unknown")
+            .map(|c| c.last_transition_time.clone())
+            .unwrap_or_else(now);
+    }
+    status.conditions.push(condition);
+    status.last_successful_backup = judged
+        .last_successful
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     Ok(())
 }
 

@@ -78,7 +78,7 @@ pub enum Outcome {
     Failed(String),
 }
 
-fn condition(
+pub(crate) fn condition(
     previous: Option<&StorefrontStatus>,
     type_: &str,
     status: bool,
@@ -209,6 +209,25 @@ pub fn compute(
         ],
         components,
         url: Some(sf.spec.url()),
+        // Judged from the backup Jobs after an apply (see `backup_health`); kept as it was
+        // on the other paths.
+        last_successful_backup: previous
+            .filter(|_| sf.spec.backups.is_some())
+            .and_then(|p| p.last_successful_backup.clone()),
+    }
+    .with_previous_backup_condition(previous.filter(|_| sf.spec.backups.is_some()))
+}
+
+impl StorefrontStatus {
+    fn with_previous_backup_condition(mut self, previous: Option<&StorefrontStatus>) -> Self {
+        if let Some(c) = previous.and_then(|p| {
+            p.conditions
+                .iter()
+                .find(|c| c.type_ == crate::backup_health::BACKUP_HEALTHY)
+        }) {
+            self.conditions.push(c.clone());
+        }
+        self
     }
 }
 

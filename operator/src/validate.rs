@@ -49,6 +49,14 @@ pub fn validate(sf: &Storefront) -> Result<(), String> {
             ));
         }
     }
+    if let Some(backups) = &spec.backups {
+        if let Err(e) = crate::schedule::longest_gap(&backups.schedule) {
+            problems.push(format!("spec.backups.schedule: {e}"));
+        }
+        if backups.target.s3.is_some() == backups.target.pvc.is_some() {
+            problems.push("spec.backups.target: set exactly one of s3 or pvc".to_string());
+        }
+    }
     if problems.is_empty() {
         Ok(())
     } else {

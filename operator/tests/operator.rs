@@ -642,3 +642,158 @@ async fn a_failing_storefront_backs_off_without_stalling_others() {
     )
     .await;
 }
+
+/// A backup Job as `kubectl create job --from=cronjob/<name>` makes it (the CronJob's template,
+/// owned by the CronJob), handed to an outside controller so the test writes its status.
+async fn backup_job(
+    client: &Client,
+    ns: &str,
+    cron: &k8s_openapi::api::batch::v1::CronJob,
+    name: &str,
+) {
+    use k8s_openapi::api::batch::v1::Job;
+    let template = cron.spec.job_template.clone();
+    let mut job: Job = serde_json::from_value(json!({
+        "metadata": {
+            "name": name,
+            "labels": template.metadata.and_then(|m| m.labels),
+            "ownerReferences": [{
+                "apiVersion": "batch/v1", "kind": "CronJob",
+                "name": cron.name_any(), "uid": cron.uid(),
+            }],
+        },
+        "spec": template.spec,
+    }))
+    .expect("a Job");
+    if let Some(spec) = job.spec.as_mut() {
+        spec.managed_by = Some("storefront.dev/test".into());
+    }
+    Api::<Job>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &job)
+        .await
+        .expect("create the backup Job");
+}
+
+/// Marks a Job finished through its status subresource.
+async fn finish_job(client: &Client, ns: &str, name: &str, succeeded: bool) {
+    use k8s_openapi::api::batch::v1::Job;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let condition = |type_: &str| json!({"type": type_, "status": "True", "lastTransitionTime": now, "lastProbeTime": now});
+    let status = if succeeded {
+        json!({"status": {
+            "startTime": now, "completionTime": now, "succeeded": 1, "active": 0, "failed": 0,
+            "conditions": [condition("SuccessCriteriaMet"), condition("Complete")],
+        }})
+    } else {
+        json!({"status": {
+            "startTime": now, "succeeded": 0, "active": 0, "failed": 1,
+            "conditions": [condition("FailureTarget"), condition("Failed")],
+        }})
+    };
+    Api::<Job>::namespaced(client.clone(), ns)
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap_or_else(|e| panic!("mark {name} finished: {e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_render_cron_jobs_and_backup_healthy_follows_their_jobs() {
+    use k8s_openapi::api::batch::v1::CronJob;
+    let client = client().await;
+    let ns = namespace(&client, "backups").await;
+    let _operator = InProcessOperator::start(&client, &ns, "op-backups");
+    let mut sf = minimal_example();
+    sf.spec.backups = Some(
+        serde_yaml::from_str(
+            "schedule: \"0 3 * * *\"\nretention: 3\ntarget:\n  pvc: {claimName: shop-backups}\n",
+        )
+        .expect("backups"),
+    );
+    let api: Api<Storefront> = Api::namespaced(client.clone(), &ns);
+    api.create(&PostParams::default(), &sf)
+        .await
+        .expect("create");
+
+    let crons = eventually("five backup CronJobs", READY_TIMEOUT, || async {
+        let crons: Vec<CronJob> = list(&client, &ns).await;
+        (crons.len() == 5).then_some(crons)
+    })
+    .await;
+    let sf = api.get("shop").await.expect("get");
+    for cron in &crons {
+        assert!(controlled_by(&cron.metadata, &sf), "{}", cron.name_any());
+        assert_eq!(cron.spec.concurrency_policy.as_deref(), Some("Forbid"));
+    }
+    let condition = |status: &'static str, reason: &'static str| {
+        let api = api.clone();
+        async move {
+            api.get("shop").await.ok().filter(|sf| {
+                sf.condition("BackupHealthy")
+                    .is_some_and(|c| c.status == status && c.reason == reason)
+            })
+        }
+    };
+    eventually(
+        "BackupHealthy Unknown before any run",
+        READY_TIMEOUT,
+        || condition("Unknown", "NoBackupYet"),
+    )
+    .await;
+
+    for cron in &crons {
+        let name = format!("{}-manual-1", cron.name_any());
+        backup_job(&client, &ns, cron, &name).await;
+        finish_job(&client, &ns, &name, true).await;
+    }
+    let healthy = eventually(
+        "BackupHealthy True after every database's backup",
+        READY_TIMEOUT,
+        || condition("True", "BackupsSucceeded"),
+    )
+    .await;
+    assert!(
+        healthy
+            .status
+            .as_ref()
+            .and_then(|s| s.last_successful_backup.clone())
+            .is_some()
+    );
+
+    let redis = crons
+        .iter()
+        .find(|c| c.name_any() == "shop-backup-redis")
+        .expect("the Redis CronJob");
+    backup_job(&client, &ns, redis, "shop-backup-redis-manual-2").await;
+    finish_job(&client, &ns, "shop-backup-redis-manual-2", false).await;
+    let failed = eventually("BackupHealthy False naming redis", READY_TIMEOUT, || {
+        condition("False", "BackupFailed")
+    })
+    .await;
+    let message = &failed
+        .condition("BackupHealthy")
+        .expect("condition")
+        .message;
+    assert!(
+        message.contains("redis") && !message.contains("users"),
+        "{message}"
+    );
+
+    backup_job(&client, &ns, redis, "shop-backup-redis-manual-3").await;
+    finish_job(&client, &ns, "shop-backup-redis-manual-3", true).await;
+    eventually("BackupHealthy True again", READY_TIMEOUT, || {
+        condition("True", "BackupsSucceeded")
+    })
+    .await;
+
+    // Removing the policy removes the CronJobs and the condition.
+    let patch = json!({"spec": {"backups": null}});
+    api.patch("shop", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("patch");
+    eventually("the CronJobs to go", READY_TIMEOUT, || async {
+        let crons: Vec<CronJob> = list(&client, &ns).await;
+        let sf = api.get("shop").await.ok()?;
+        (crons.is_empty() && sf.condition("BackupHealthy").is_none()).then_some(())
+    })
+    .await;
+}

@@ -11,7 +11,7 @@ use crate::component::{Component, Database, HTTP_PORT};
 use crate::crd::Storefront;
 use crate::meta::child_name;
 
-fn value(name: impl Into<String>, value: impl Into<String>) -> EnvVar {
+pub(crate) fn value(name: impl Into<String>, value: impl Into<String>) -> EnvVar {
     EnvVar {
         name: name.into(),
         value: Some(value.into()),
@@ -49,7 +49,7 @@ fn external(sf: &Storefront, db: Database) -> bool {
 }
 
 /// The `SF_<STORE>_*` variables of one data store.
-fn connection(sf: &Storefront, db: Database) -> Vec<EnvVar> {
+pub(crate) fn connection(sf: &Storefront, db: Database) -> Vec<EnvVar> {
     if let Some(ext) = &db.spec(&sf.spec).external {
         let secret = &ext.secret_ref.name;
         return ["HOST", "PORT", "USERNAME", "PASSWORD"]
@@ -82,7 +82,7 @@ fn host_port(db: Database) -> String {
     format!("{}:{}", expand(db, "HOST"), expand(db, "PORT"))
 }
 
-fn postgres_url(sf: &Storefront, database: &str) -> String {
+pub(crate) fn postgres_url(sf: &Storefront, database: &str) -> String {
     let db = Database::Postgres;
     let tls = if external(sf, db) {
         "?sslmode=require"
@@ -96,13 +96,13 @@ fn postgres_url(sf: &Storefront, database: &str) -> String {
     )
 }
 
-fn redis_url(sf: &Storefront) -> String {
+pub(crate) fn redis_url(sf: &Storefront) -> String {
     let db = Database::Redis;
     let scheme = if external(sf, db) { "rediss" } else { "redis" };
     format!("{scheme}://{}@{}", user_info(db), host_port(db))
 }
 
-fn mongodb_url(sf: &Storefront) -> String {
+pub(crate) fn mongodb_url(sf: &Storefront) -> String {
     let db = Database::Mongodb;
     let options = if external(sf, db) {
         "tls=true"

@@ -2,6 +2,7 @@
 //! builder is unit-tested on its own.
 
 pub mod availability;
+pub mod backup;
 pub mod database;
 pub mod deployment;
 pub mod env;
@@ -12,6 +13,7 @@ pub mod service;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -32,6 +34,7 @@ pub struct Children {
     pub pdbs: Vec<PodDisruptionBudget>,
     pub network_policies: Vec<NetworkPolicy>,
     pub ingresses: Vec<Ingress>,
+    pub cron_jobs: Vec<CronJob>,
     /// Optional objects the spec no longer asks for (an HPA after autoscaling was removed, a
     /// StatefulSet after its store became external), by kind and name.
     pub absent: Vec<(ChildKind, String)>,
@@ -45,6 +48,7 @@ pub enum ChildKind {
     Service,
     HorizontalPodAutoscaler,
     NetworkPolicy,
+    CronJob,
 }
 
 impl Children {
@@ -58,6 +62,7 @@ impl Children {
             + self.pdbs.len()
             + self.network_policies.len()
             + self.ingresses.len()
+            + self.cron_jobs.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -108,6 +113,14 @@ pub fn desired(sf: &Storefront) -> Children {
         children.pdbs.push(availability::pdb(sf, component));
     }
     children.ingresses.push(ingress::ingress(sf));
+    children.cron_jobs = backup::cron_jobs(sf);
+    if children.cron_jobs.is_empty() {
+        for db in backup::BackedUp::ALL {
+            children
+                .absent
+                .push((ChildKind::CronJob, db.object_name(sf)));
+        }
+    }
     children
 }
 

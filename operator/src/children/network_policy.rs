@@ -17,12 +17,16 @@ use crate::meta::{child_name, label_selector, object_meta, selector_labels};
 pub fn database_policy(sf: &Storefront, db: Database) -> Option<NetworkPolicy> {
     managed(sf, db)?;
     let name = db.name();
-    let from = db
-        .owners()
-        .iter()
-        .map(|owner| NetworkPolicyPeer {
+    let mut clients: Vec<&str> = db.owners().iter().map(|owner| owner.name()).collect();
+    // Backup Jobs read every store but the search engine (rebuilt from the catalog).
+    if sf.spec.backups.is_some() && db != Database::Opensearch {
+        clients.push(crate::children::backup::NAME);
+    }
+    let from = clients
+        .into_iter()
+        .map(|client| NetworkPolicyPeer {
             pod_selector: Some(LabelSelector {
-                match_labels: Some(selector_labels(sf, owner.name())),
+                match_labels: Some(selector_labels(sf, client)),
                 ..LabelSelector::default()
             }),
             ..NetworkPolicyPeer::default()
