@@ -56,9 +56,11 @@ mod tests {
     use crate::meta::testing::minimal;
 
     fn allowed(db: Database) -> Vec<String> {
-        let spec = database_policy(&minimal(), db)
-            .and_then(|p| p.spec)
-            .expect("spec");
+        allowed_in(&minimal(), db)
+    }
+
+    fn allowed_in(sf: &Storefront, db: Database) -> Vec<String> {
+        let spec = database_policy(sf, db).and_then(|p| p.spec).expect("spec");
         spec.ingress.expect("ingress")[0]
             .from
             .as_ref()
@@ -75,6 +77,17 @@ mod tests {
         assert_eq!(allowed(Database::Redis), ["cart"]);
         assert_eq!(allowed(Database::Mongodb), ["catalog"]);
         assert_eq!(allowed(Database::Opensearch), ["search"]);
+    }
+
+    #[test]
+    fn with_backups_the_backup_pods_reach_every_store_but_search() {
+        let sf = crate::meta::testing::storefront(
+            "version: \"1\"\nhost: a.example\nbackups:\n  schedule: \"@daily\"\n  target:\n    pvc: {claimName: b}\n",
+        );
+        assert_eq!(allowed_in(&sf, Database::Redis), ["cart", "backup"]);
+        assert_eq!(allowed_in(&sf, Database::Mongodb), ["catalog", "backup"]);
+        assert!(allowed_in(&sf, Database::Postgres).contains(&"backup".to_string()));
+        assert_eq!(allowed_in(&sf, Database::Opensearch), ["search"]);
     }
 
     #[test]
