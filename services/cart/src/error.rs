@@ -23,6 +23,9 @@ pub enum Error {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// Not enough stock for some lines (409 `out-of-stock`, one field error per short line).
+    #[error("not enough stock")]
+    OutOfStock(Vec<FieldError>),
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("the Idempotency-Key was already used with a different request")]
@@ -70,6 +73,13 @@ impl Error {
             Self::Unauthorized(detail) => Problem::unauthorized(detail.clone()),
             Self::Conflict { detail, errors } => {
                 Problem::conflict(detail.clone()).with_errors(errors.clone())
+            }
+            Self::OutOfStock(errors) => {
+                Problem::new(http::StatusCode::CONFLICT, "out-of-stock", "Out of stock")
+                    .with_detail(
+                        "Not enough stock for this order; nothing was reserved or charged.",
+                    )
+                    .with_errors(errors.clone())
             }
             Self::PreconditionFailed(detail) => Problem::precondition_failed(detail.clone()),
             Self::IdempotencyKeyReused => Problem::new(

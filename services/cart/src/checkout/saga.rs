@@ -149,10 +149,7 @@ async fn reprice(state: &AppState, cart: &[(Sku, i64)]) -> Result<Vec<OrderLine>
 }
 
 fn out_of_stock(errors: Vec<FieldError>) -> Error {
-    Error::conflict(
-        "Not enough stock for this order; nothing was reserved or charged.",
-        errors,
-    )
+    Error::OutOfStock(errors)
 }
 
 /// Runs the order's saga from wherever it stands until it settles or must wait.

@@ -260,6 +260,12 @@ async fn out_of_stock_is_a_clear_409_and_nothing_is_reserved() {
     let reply = app.checkout("alice", "short", APPROVE).await;
     assert_eq!(reply.status, StatusCode::CONFLICT, "{reply:?}");
     assert_eq!(reply.content_type(), "application/problem+json");
+    assert!(
+        reply.body["type"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("/out-of-stock")),
+        "the documented problem type: {reply:?}"
+    );
     assert_eq!(reply.body["errors"][0]["field"], "lines[1].quantity");
     assert!(
         reply.body["errors"][0]["message"]
@@ -368,10 +374,11 @@ async fn a_hundred_shoppers_racing_for_ten_units_get_exactly_ten_orders() {
         .filter(|r| {
             r.status == StatusCode::CONFLICT
                 && r.content_type() == "application/problem+json"
-                && r.body["type"].as_str().is_some_and(|t| {
-                    // Refused at repricing (no order) or by the reservation (order FAILED).
-                    t.ends_with("/conflict") || t.ends_with("/out-of-stock")
-                })
+                // Refused at repricing (no order) or by the reservation (order FAILED): the
+                // same problem type either way.
+                && r.body["type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("/out-of-stock"))
         })
         .count();
     assert_eq!(confirmed.len(), 10, "{replies:?}");
