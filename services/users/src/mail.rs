@@ -69,12 +69,14 @@ impl Mailer {
                     .build(),
             ),
             MailTransport::Directory(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    Error::Mail(format!(
-                        "creating the mail directory {}: {e}",
-                        dir.display()
-                    ))
-                })?;
+                // Signing in must not depend on mail: a directory that cannot be created (say, a
+                // read-only container without USERS_SMTP_URL) is reported here, and each
+                // delivery into it then fails and is logged.
+                if let Err(error) = std::fs::create_dir_all(dir) {
+                    tracing::error!(%error, dir = %dir.display(),
+                        "the mail directory cannot be created; mails will not be delivered \
+                         (set USERS_SMTP_URL, or USERS_MAIL_DIR to a writable directory)");
+                }
                 Transport::Files(AsyncFileTransport::new(dir))
             }
         };

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use http::request::Parts;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use storefront_kit::Problem;
 use uuid::Uuid;
 
@@ -218,6 +218,21 @@ impl Throttle {
     /// Counts a request that sends mail to `email`; `Err(Throttled)` once the address or the
     /// client has asked for more than its limit within the mail window.
     pub async fn limit_mail(&self, db: &PgPool, email: &str, client: &ClientAddress) -> Result<()> {
+        let mut conn = db.acquire().await?;
+        match self.count_mail(&mut conn, email, client).await? {
+            Some(retry_after) => Err(Error::Throttled { retry_after }),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Self::limit_mail`] inside the caller's transaction: `Some(retry_after)` when over a
+    /// limit. The counts are written either way, so the caller commits either way.
+    pub async fn count_mail(
+        &self,
+        db: &mut PgConnection,
+        email: &str,
+        client: &ClientAddress,
+    ) -> Result<Option<u32>> {
         let window = self.settings.mail_window.as_secs_f64();
         let mut retry_after = 0u32;
         for (scope, key, limit) in [
@@ -242,7 +257,7 @@ impl Throttle {
             .bind(scope)
             .bind(key)
             .bind(window)
-            .fetch_one(db)
+            .fetch_one(&mut *db)
             .await?;
             if u32::try_from(count).unwrap_or(u32::MAX) > limit {
                 // Whole seconds, at least one.
@@ -252,9 +267,9 @@ impl Throttle {
         }
         if retry_after > 0 {
             tracing::warn!(retry_after, "recovery mail requests throttled");
-            return Err(Error::Throttled { retry_after });
+            return Ok(Some(retry_after));
         }
-        Ok(())
+        Ok(None)
     }
 
     /// `lockout × 2^excess`, at most the window.

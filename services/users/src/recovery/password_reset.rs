@@ -52,13 +52,15 @@ pub async fn forgot(
     ValidBody(body): ValidBody<ForgotPassword>,
 ) -> Result<Response> {
     let email = accounts::normalize_email(&body.email);
-    state
-        .throttle
-        .limit_mail(&state.db, &email, &client)
-        .await?;
     let ttl = state.recovery.password_reset_ttl;
     let link = LinkToken::generate()?;
-    // One statement whether or not the account exists, so both take the same time.
+    // One transaction that writes whether or not the account exists (the counters, then one
+    // statement that adds a link only for an account), so both take the same time to commit.
+    let mut tx = state.db.begin().await?;
+    if let Some(retry_after) = state.throttle.count_mail(&mut tx, &email, &client).await? {
+        tx.commit().await?;
+        return Err(Error::Throttled { retry_after });
+    }
     let sent_to: Option<String> = sqlx::query_scalar(
         "WITH account AS (
              SELECT id, email FROM users WHERE lower(email) = $1
@@ -74,8 +76,9 @@ pub async fn forgot(
     .bind(Purpose::ResetPassword.as_str())
     .bind(&link.hash)
     .bind(ttl.as_secs_f64())
-    .fetch_optional(&state.db)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     if let Some(to) = sent_to {
         tracing::info!("password reset link issued");
         state.mailer.send(messages::password_reset(

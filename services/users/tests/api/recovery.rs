@@ -426,6 +426,20 @@ async fn mail_delivery_failures_never_reach_the_client() {
 }
 
 #[tokio::test]
+async fn a_mail_directory_that_cannot_be_created_does_not_stop_the_service() {
+    // Not even root can create directories in /proc.
+    let app = TestApp::with_env(&[("USERS_MAIL_DIR", "/proc/storefront-users-mail")]).await;
+    assert_eq!(
+        app.register("nomail@shop.example", PASSWORD).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        app.login("nomail@shop.example", PASSWORD).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
 async fn without_an_smtp_server_mails_are_written_to_the_mail_directory() {
     let app = TestApp::new().await;
     assert_eq!(
