@@ -62,6 +62,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirms the address with a verification link; no sign-in needed (the link may be opened
+         *     on another device). The link works once.
+         */
+        post: operations["verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users/login": {
         parameters: {
             query?: never;
@@ -154,6 +174,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/me/email/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mails the caller a new verification link (earlier ones keep working until they expire). */
+        post: operations["resend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users/me/password": {
         parameters: {
             query?: never;
@@ -165,6 +202,47 @@ export interface paths {
         put?: never;
         /** Changes the caller's password. Every session of the account is revoked; the caller gets a new one. */
         post: operations["change_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/password/forgot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mails a password-reset link if an account uses the address. The answer, and the work done
+         *     before it, are the same either way; the mail leaves after the answer. A new link makes the
+         *     account's earlier unused reset links stop working.
+         */
+        post: operations["forgot"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sets a new password with a reset link. The link works once; every session of the account is
+         *     revoked, and the address counts as verified (the link reached it).
+         */
+        post: operations["reset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -198,8 +276,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Registers an account. The answer is the same whether or not the email is taken, and both
-         *     cases hash the password, so neither the body nor the timing tells an attacker which emails exist.
+         * Registers an account and mails a link that verifies its address. The answer is the same
+         *     whether or not the email is taken, and both cases hash the password, so neither the body nor
+         *     the timing tells an attacker which emails exist; the mail leaves after the answer.
          */
         post: operations["register"];
         delete?: never;
@@ -257,6 +336,10 @@ export interface components {
             field: string;
             message: string;
         };
+        /** @description `POST /api/users/password/forgot` body. */
+        ForgotPassword: {
+            email: string;
+        };
         /** @description One public key. */
         Jwk: {
             /** @description Always `EdDSA`. */
@@ -279,6 +362,11 @@ export interface components {
         Login: {
             email: string;
             password: string;
+        };
+        /** @description The answer to a request that may send a mail. */
+        MailAccepted: {
+            message: string;
+            status: string;
         };
         /** @description A page of a collection. */
         Page_Address: {
@@ -311,6 +399,8 @@ export interface components {
                 /** Format: date-time */
                 createdAt: string;
                 email: string;
+                /** @description Whether the owner has followed a link mailed to `email` (verification or password reset). */
+                emailVerified: boolean;
                 /** Format: uuid */
                 id: string;
                 name: string;
@@ -352,6 +442,13 @@ export interface components {
             message: string;
             status: string;
         };
+        /** @description `POST /api/users/password/reset` body. */
+        ResetPassword: {
+            /** @description 8–128 characters, not a common password, not the email. */
+            newPassword: string;
+            /** @description The `token` parameter of the link in the mail. */
+            token: string;
+        };
         /**
          * @description A store role carried in the token's `roles` claim.
          * @enum {string}
@@ -381,6 +478,8 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             email: string;
+            /** @description Whether the owner has followed a link mailed to `email` (verification or password reset). */
+            emailVerified: boolean;
             /** Format: uuid */
             id: string;
             name: string;
@@ -389,6 +488,11 @@ export interface components {
             updatedAt: string;
             /** Format: int64 */
             version: number;
+        };
+        /** @description `POST /api/users/email/verify` body. */
+        VerifyEmail: {
+            /** @description The `token` parameter of the link in the mail. */
+            token: string;
         };
     };
     responses: never;
@@ -535,6 +639,37 @@ export interface operations {
             };
             /** @description It is the last admin */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyEmail"];
+            };
+        };
+        responses: {
+            /** @description The address is verified */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The link is invalid, used or expired (one answer for all three) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -866,6 +1001,53 @@ export interface operations {
             };
         };
     };
+    resend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A verification mail is on its way */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailAccepted"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The address is already verified */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many mails asked for; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     change_password: {
         parameters: {
             query?: never;
@@ -908,6 +1090,79 @@ export interface operations {
             };
             /** @description Too many wrong current passwords */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    forgot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForgotPassword"];
+            };
+        };
+        responses: {
+            /** @description Accepted (also when no account uses the address) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailAccepted"];
+                };
+            };
+            /** @description Not an email address */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests for this address or from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetPassword"];
+            };
+        };
+        responses: {
+            /** @description Password changed; every session revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The link is invalid, used or expired (one answer for all three), or the new password breaks the rules */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
