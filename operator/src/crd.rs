@@ -75,6 +75,23 @@ pub struct StorefrontSpec {
     /// Backup policy of the managed databases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backups: Option<BackupSpec>,
+    /// Outgoing mail (email verification and password-reset links). Without it the users service
+    /// sends no mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailSpec>,
+}
+
+/// How the store sends mail.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MailSpec {
+    /// A Secret whose key `url` is the SMTP server, e.g. `smtps://user:password@smtp.example.com`
+    /// (`smtp://…` for STARTTLS-less relays inside the cluster).
+    pub smtp_secret_ref: SecretRef,
+    /// The sender, e.g. `Shop <no-reply@shop.example.com>`; the service's default otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 3, max = 320))]
+    pub from: Option<String>,
 }
 
 /// Container image source.

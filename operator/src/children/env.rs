@@ -154,6 +154,18 @@ pub fn component_env(sf: &Storefront, component: Component) -> Vec<EnvVar> {
                 child_name(sf, JWT_SUFFIX),
                 KEY_ENCRYPTION_KEY,
             ));
+            // Links in mails point at the store as shoppers reach it.
+            env.push(value(key("PUBLIC_URL"), sf.spec.url()));
+            if let Some(mail) = &sf.spec.mail {
+                env.push(from_secret(
+                    key("SMTP_URL"),
+                    mail.smtp_secret_ref.name.clone(),
+                    "url",
+                ));
+                if let Some(from) = &mail.from {
+                    env.push(value(key("MAIL_FROM"), from.clone()));
+                }
+            }
         }
         Component::Catalog => {
             env.push(value(key("MONGODB_URL"), mongodb_url(sf)));
@@ -228,6 +240,35 @@ mod tests {
         assert_eq!(secret.name, "shop-credentials");
         assert_eq!(secret.key, "postgres-password");
         assert!(env.iter().all(|e| !e.name.starts_with("SF_MONGODB")));
+    }
+
+    #[test]
+    fn users_link_to_the_store_and_send_mail_only_when_configured() {
+        let env = component_env(&minimal(), Component::Users);
+        assert_eq!(
+            get(&env, "USERS_PUBLIC_URL").value.as_deref(),
+            Some("http://shop.example.com")
+        );
+        assert!(env.iter().all(|e| e.name != "USERS_SMTP_URL"));
+
+        let sf = storefront(
+            "version: \"1.0.0\"\nhost: a.example\ningress: {tlsSecretName: a-tls}\nmail:\n  smtpSecretRef: {name: smtp}\n  from: \"Shop <no-reply@a.example>\"\n",
+        );
+        let env = component_env(&sf, Component::Users);
+        assert_eq!(
+            get(&env, "USERS_PUBLIC_URL").value.as_deref(),
+            Some("https://a.example")
+        );
+        let smtp = get(&env, "USERS_SMTP_URL")
+            .value_from
+            .as_ref()
+            .and_then(|v| v.secret_key_ref.as_ref())
+            .expect("from the Secret");
+        assert_eq!((smtp.name.as_str(), smtp.key.as_str()), ("smtp", "url"));
+        assert_eq!(
+            get(&env, "USERS_MAIL_FROM").value.as_deref(),
+            Some("Shop <no-reply@a.example>")
+        );
     }
 
     #[test]
