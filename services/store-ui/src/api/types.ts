@@ -36,6 +36,8 @@ export type Address = Users['Address'];
 export type AddressInput = Users['AddressInput'];
 export type TokenPair = Users['TokenPair'];
 export type Registration = Users['Registration'];
+export type MailAccepted = Users['MailAccepted'];
+export type ResetPassword = Users['ResetPassword'];
 
 export interface Page<T> {
   items: T[];

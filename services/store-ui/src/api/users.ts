@@ -1,7 +1,7 @@
 //! The users service: accounts, sessions, addresses.
 
 import { request } from './http';
-import type { Address, AddressInput, Page, Registration, TokenPair, User } from './types';
+import type { Address, AddressInput, MailAccepted, Page, Registration, ResetPassword, TokenPair, User } from './types';
 
 const BASE = '/api/users';
 
@@ -22,4 +22,11 @@ export const usersApi = {
     request<Address>(`${BASE}/me/addresses/${encodeURIComponent(id)}`, { method: 'PUT', body: input }),
   deleteAddress: (id: string) =>
     request<void>(`${BASE}/me/addresses/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  /** Always 202, whether or not an account uses the address. */
+  forgotPassword: (email: string) =>
+    request<MailAccepted>(`${BASE}/password/forgot`, { method: 'POST', body: { email } }),
+  resetPassword: (token: string, newPassword: string) =>
+    request<void>(`${BASE}/password/reset`, { method: 'POST', body: { token, newPassword } satisfies ResetPassword }),
+  verifyEmail: (token: string) => request<void>(`${BASE}/email/verify`, { method: 'POST', body: { token } }),
+  resendVerification: () => request<MailAccepted>(`${BASE}/me/email/verification`, { method: 'POST' }),
 };

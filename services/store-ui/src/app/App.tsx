@@ -18,6 +18,9 @@ const CartPage = lazy(() => import('../features/cart/CartPage'));
 const CheckoutPage = lazy(() => import('../features/checkout/CheckoutPage'));
 const LoginPage = lazy(() => import('../features/account/LoginPage'));
 const RegisterPage = lazy(() => import('../features/account/RegisterPage'));
+const ForgotPasswordPage = lazy(() => import('../features/account/ForgotPasswordPage'));
+const ResetPasswordPage = lazy(() => import('../features/account/ResetPasswordPage'));
+const VerifyEmailPage = lazy(() => import('../features/account/VerifyEmailPage'));
 const AccountPage = lazy(() => import('../features/account/AccountPage'));
 const OrdersPage = lazy(() => import('../features/account/OrdersPage'));
 const OrderPage = lazy(() => import('../features/account/OrderPage'));
@@ -49,6 +52,9 @@ export function buildRoutes(queryClient: QueryClient): RouteObject[] {
         { path: 'checkout', element: <CheckoutPage /> },
         { path: 'login', element: <LoginPage /> },
         { path: 'register', element: <RegisterPage /> },
+        { path: 'forgot-password', element: <ForgotPasswordPage /> },
+        { path: 'reset-password', element: <ResetPasswordPage /> },
+        { path: 'verify-email', element: <VerifyEmailPage /> },
         { path: 'account', element: <AccountPage /> },
         { path: 'account/orders', element: <OrdersPage /> },
         { path: 'account/orders/:id', element: <OrderPage /> },

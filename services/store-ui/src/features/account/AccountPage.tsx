@@ -10,7 +10,7 @@ import Typography from '@mui/material/Typography';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link as RouterLink } from 'react-router';
-import { describeError, fieldErrorMap } from '../../api/problem';
+import { ApiError, describeError, fieldErrorMap } from '../../api/problem';
 import type { Address, AddressInput, User } from '../../api/types';
 import { usersApi } from '../../api/users';
 import { RequireAuth } from '../../app/RequireAuth';
@@ -37,6 +37,34 @@ function Profile({ user }: { user: User }) {
         </Button>
       </Box>
     </Box>
+  );
+}
+
+/** Shown while the address has not been confirmed through a mailed link. */
+function VerifyNotice() {
+  const queryClient = useQueryClient();
+  const resend = useMutation({
+    mutationFn: () => usersApi.resendVerification(),
+    onError: (error) => {
+      // Verified meanwhile (e.g. in another tab): the account says so on the next read.
+      if (error instanceof ApiError && error.status === 409) void queryClient.invalidateQueries({ queryKey: ['me'] });
+    },
+  });
+  return (
+    <Alert
+      severity="warning"
+      data-testid="verify-notice"
+      sx={{ mb: 2 }}
+      action={
+        <Button color="inherit" size="small" onClick={() => resend.mutate()} disabled={resend.isPending || resend.isSuccess}>
+          Resend verification email
+        </Button>
+      }
+    >
+      Your email address is not verified yet: follow the link in the mail we sent you.
+      {resend.isSuccess ? <Box role="status">A new link is on its way.</Box> : null}
+      {resend.isError ? <Box role="alert">{describeError(resend.error)}</Box> : null}
+    </Alert>
   );
 }
 
@@ -149,7 +177,12 @@ function Account() {
       <Card component="section" aria-labelledby="profile">
         <CardContent>
           <Typography id="profile" variant="h2" sx={{ mb: 2 }}>Profile</Typography>
-          {me.isPending ? <Skeleton variant="rounded" height={120} /> : me.isError ? <ErrorState error={me.error} onRetry={() => void me.refetch()} /> : <Profile key={me.data.id} user={me.data} />}
+          {me.isPending ? <Skeleton variant="rounded" height={120} /> : me.isError ? <ErrorState error={me.error} onRetry={() => void me.refetch()} /> : (
+            <>
+              {me.data.emailVerified ? null : <VerifyNotice />}
+              <Profile key={me.data.id} user={me.data} />
+            </>
+          )}
         </CardContent>
       </Card>
       <Card component="section" aria-labelledby="addresses">

@@ -75,6 +75,11 @@ export default function LoginPage() {
             </Button>
           </Box>
           <Typography variant="body2" sx={{ mt: 2 }}>
+            <Link component={RouterLink} to={email.trim() ? `/forgot-password?email=${encodeURIComponent(email.trim())}` : '/forgot-password'}>
+              Forgot password?
+            </Link>
+          </Typography>
+          <Typography variant="body2" sx={{ mt: 1 }}>
             New here?{' '}
             <Link component={RouterLink} to={`/register?next=${encodeURIComponent(next)}`}>
               Create an account
