@@ -1,8 +1,11 @@
 // The store's journeys in Debian's Chromium, through the gateway, against the real running services:
 //   shopper: browse → search with a typo → filter → two variants into the cart → register → checkout
 //            (a declined card first, then a double click on "Place order") → exactly one order
+//            → forgot password → the reset link from the mail → sign in with the new password
 //   admin:   sign in → create a product with an image → find it through search
 // Screenshots of the main pages go to target/e2e/.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { BASE, OUT, accessibilityProblems, check, journey, launch, pngImage, screenshot } from './harness.mjs';
 
 const ADMIN_EMAIL = process.env.STOREFRONT_ADMIN_EMAIL ?? 'admin@storefront.local';
@@ -10,6 +13,35 @@ const ADMIN_PASSWORD = process.env.STOREFRONT_ADMIN_PASSWORD ?? 'storefront-demo
 const run = Date.now().toString(36);
 let placedOrderId = null;
 const money = (m) => new Intl.NumberFormat('en-US', { style: 'currency', currency: m.currency }).format(m.amount / 100);
+
+// Where the users service of the local stack writes its mails (`USERS_MAIL_DIR`, set by `cargo xtask up`).
+const MAIL_DIR = process.env.STOREFRONT_MAIL_DIR ?? join(process.cwd(), '../../.local/services/users/mail');
+
+/** A mail's text with quoted-printable soft line breaks and escapes undone. */
+function unquote(raw) {
+  return raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** The link to `path` in the newest mail to `to` written after `since` (ms); waits for the mail. */
+async function linkFromMail(to, path, since) {
+  const pattern = new RegExp(`https?://[^\\s"<>]+/${path}\\?token=[A-Za-z0-9_-]+`);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const mails = readdirSync(MAIL_DIR)
+      .filter((name) => name.endsWith('.eml'))
+      .map((name) => ({ file: join(MAIL_DIR, name), at: statSync(join(MAIL_DIR, name)).mtimeMs }))
+      .filter((m) => m.at >= since - 1000)
+      .sort((a, b) => b.at - a.at);
+    for (const { file } of mails) {
+      const text = unquote(readFileSync(file, 'utf8'));
+      const recipient = /^To:\s*(.*)$/im.exec(text)?.[1] ?? '';
+      const link = pattern.exec(text)?.[0];
+      if (recipient.toLowerCase().includes(to.toLowerCase()) && link) return link;
+    }
+    check(Date.now() < deadline, `no mail to ${to} with a /${path} link in ${MAIL_DIR}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
 
 /** Fails the step when the page has accessibility problems the audit can see. */
 async function audit(page, name) {
@@ -262,6 +294,7 @@ async function shopper(browser) {
       await page.getByRole('button', { name: 'Save', exact: true }).click();
       await page.getByText('Saved.').waitFor();
       await page.getByText('1 Test Street').waitFor();
+      await page.getByTestId('verify-notice').getByRole('button', { name: 'Resend verification email' }).waitFor();
       await screenshot(page, 'account');
       await audit(page, 'account');
     }],
@@ -275,6 +308,27 @@ async function shopper(browser) {
       await page.getByRole('link', { name: 'Sign in' }).waitFor();
       await page.goto(`${BASE}/account/orders`);
       await page.waitForURL(/\/login/);
+    }],
+    ['a forgotten password is reset through the mailed link', async () => {
+      await page.getByRole('link', { name: 'Forgot password?' }).click();
+      await page.waitForURL(/\/forgot-password/);
+      await page.getByLabel('Email').fill(email);
+      const asked = Date.now();
+      await page.getByRole('button', { name: 'Send the link' }).click();
+      await page.getByText("If an account exists for that address, we've sent a link.").waitFor();
+      const link = new URL(await linkFromMail(email, 'reset-password', asked));
+      await page.goto(`${BASE}${link.pathname}${link.search}`);
+      await page.locator('input[name=newPassword]').fill('a brand new passphrase');
+      await page.locator('input[name=confirmPassword]').fill('a brand new passphrase');
+      await page.getByRole('button', { name: 'Set new password' }).click();
+      await page.getByText('Your password has been changed').waitFor();
+      await audit(page, 'reset password');
+      await page.locator('main').getByRole('link', { name: 'Sign in', exact: true }).click();
+      await page.waitForURL(/\/login/);
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill('a brand new passphrase');
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.getByTestId('account-button').waitFor();
     }],
   ]);
   await context.close();
