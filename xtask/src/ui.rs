@@ -179,6 +179,15 @@ fn e2e_env(ctx: &Ctx) -> Vec<(&'static str, String)> {
             "STOREFRONT_E2E_DIR",
             ctx.paths.repo.join("target/e2e").display().to_string(),
         ),
+        // Where the users service writes its mails (`USERS_MAIL_DIR` in `services.rs`).
+        (
+            "STOREFRONT_MAIL_DIR",
+            ctx.paths
+                .data
+                .join("services/users/mail")
+                .display()
+                .to_string(),
+        ),
     ]
 }
 
