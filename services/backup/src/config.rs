@@ -87,7 +87,7 @@ fn target(env: &Env) -> Result<Target, ConfigError> {
             env.var_name("DIR")
         ))),
         (Some(bucket), None) => {
-            let region: String = env.optional("S3_REGION", "us-east-1".to_owned())?;
+            // Checked first, so a bad prefix is named even when other settings are missing too.
             let prefix: String = env.optional("S3_PREFIX", String::new())?;
             let prefix_ok = prefix.is_empty()
                 || (prefix.ends_with('/')
@@ -98,17 +98,12 @@ fn target(env: &Env) -> Result<Target, ConfigError> {
             if !prefix_ok {
                 return Err(invalid(env, "S3_PREFIX", "segments ending in '/'"));
             }
-            Ok(Target::S3(S3Settings {
-                endpoint: env
-                    .optional("S3_ENDPOINT", format!("https://s3.{region}.amazonaws.com"))?,
-                region,
+            Ok(Target::S3(S3Settings::from_env(
+                env,
+                "S3",
                 bucket,
-                prefix,
-                access_key_id: env.required("S3_ACCESS_KEY_ID")?,
-                secret_access_key: env.required("S3_SECRET_ACCESS_KEY")?,
-                path_style: env.optional("S3_PATH_STYLE", false)?,
-                timeout: env.seconds("S3_TIMEOUT_SECONDS", Duration::from_secs(300))?,
-            }))
+                Duration::from_secs(300),
+            )?))
         }
     }
 }

@@ -17,7 +17,8 @@ use storefront_kit::ConfigError;
 
 pub use config::{Config, Target};
 pub use error::Error;
-use storage::{S3Bucket, Storage};
+use storage::{SIGNATURE_TTL, Storage, StorageError};
+use storefront_kit::s3::S3Bucket;
 
 /// What kind of database a backup is of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -74,7 +75,9 @@ pub struct RestoreOptions {
 
 fn open(config: &Config) -> Result<Storage, Error> {
     Ok(match &config.target {
-        Target::S3(settings) => Storage::S3(Box::new(S3Bucket::new(settings)?)),
+        Target::S3(settings) => Storage::S3(Box::new(
+            S3Bucket::new(settings, SIGNATURE_TTL).map_err(StorageError::from)?,
+        )),
         Target::Directory(dir) => Storage::Directory(dir.clone()),
     })
 }

@@ -56,20 +56,12 @@ fn image_storage(env: &Env) -> Result<ImageStorage, ConfigError> {
             env.optional("IMAGES_DIR", PathBuf::from("./data/images"))?,
         ));
     };
-    let region: String = env.optional("IMAGES_S3_REGION", "us-east-1".to_owned())?;
-    Ok(ImageStorage::S3(S3Settings {
-        endpoint: env.optional(
-            "IMAGES_S3_ENDPOINT",
-            format!("https://s3.{region}.amazonaws.com"),
-        )?,
-        region,
+    Ok(ImageStorage::S3(S3Settings::from_env(
+        env,
+        "IMAGES_S3",
         bucket,
-        prefix: env.optional("IMAGES_S3_PREFIX", String::new())?,
-        access_key_id: env.required("IMAGES_S3_ACCESS_KEY_ID")?,
-        secret_access_key: env.required("IMAGES_S3_SECRET_ACCESS_KEY")?,
-        path_style: env.optional("IMAGES_S3_PATH_STYLE", false)?,
-        timeout: env.seconds("IMAGES_S3_TIMEOUT_SECONDS", Duration::from_secs(10))?,
-    }))
+        Duration::from_secs(10),
+    )?))
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ pub mod health;
 pub mod metrics;
 pub mod money;
 pub mod problem;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

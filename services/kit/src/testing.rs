@@ -43,6 +43,45 @@ pub fn s3_url() -> String {
 pub const S3_ACCESS_KEY: &str = "storefront";
 pub const S3_SECRET_KEY: &str = "storefront-local-secret";
 
+/// Settings for `bucket` on the local object store: path-style, the local key pair, no prefix.
+#[cfg(feature = "s3")]
+pub fn s3_settings(bucket: &str) -> crate::s3::S3Settings {
+    crate::s3::S3Settings {
+        endpoint: s3_url(),
+        region: "us-east-1".into(),
+        bucket: bucket.into(),
+        prefix: String::new(),
+        access_key_id: S3_ACCESS_KEY.into(),
+        secret_access_key: S3_SECRET_KEY.into(),
+        path_style: true,
+        timeout: Duration::from_secs(10),
+    }
+}
+
+/// A fresh bucket on the local object store; returns its name.
+#[cfg(feature = "s3")]
+pub async fn create_s3_bucket(prefix: &str) -> String {
+    use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
+    let name = unique_name(prefix).replace('_', "-");
+    let bucket = Bucket::new(
+        s3_url().parse().expect("STOREFRONT_S3_URL is a URL"),
+        UrlStyle::Path,
+        name.clone(),
+        "us-east-1",
+    )
+    .expect("a bucket name");
+    let url = bucket
+        .create_bucket(&Credentials::new(S3_ACCESS_KEY, S3_SECRET_KEY))
+        .sign(Duration::from_secs(60));
+    let response = reqwest::Client::new()
+        .put(url)
+        .send()
+        .await
+        .expect("the S3 store is up (cargo xtask up)");
+    assert!(response.status().is_success(), "{response:?}");
+    name
+}
+
 fn var(name: &str, default: &str) -> String {
     std::env::var(name)
         .ok()

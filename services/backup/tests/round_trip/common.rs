@@ -6,45 +6,25 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
-use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use sqlx::Row;
-use storefront_kit::testing::{S3_ACCESS_KEY, S3_SECRET_KEY, postgres_url, s3_url, unique_name};
+use storefront_kit::s3::S3Bucket;
+use storefront_kit::testing::{
+    S3_ACCESS_KEY, S3_SECRET_KEY, create_s3_bucket, postgres_url, s3_settings, s3_url,
+};
 
 /// A fresh bucket on the local S3-compatible store.
 pub async fn s3_bucket() -> String {
     storefront_kit::install_crypto_provider();
-    let name = unique_name("backups").replace('_', "-");
-    let url = bucket(&name)
-        .create_bucket(&Credentials::new(S3_ACCESS_KEY, S3_SECRET_KEY))
-        .sign(Duration::from_secs(60));
-    let response = reqwest::Client::new().put(url).send().await.unwrap();
-    assert!(response.status().is_success(), "{response:?}");
-    name
-}
-
-pub fn bucket(name: &str) -> Bucket {
-    Bucket::new(
-        s3_url().parse().unwrap(),
-        UrlStyle::Path,
-        name.to_owned(),
-        "us-east-1",
-    )
-    .unwrap()
+    create_s3_bucket("backups").await
 }
 
 /// Writes an object straight into the bucket (to plant a damaged backup).
 pub async fn put_object(bucket_name: &str, key: &str, bytes: Vec<u8>) {
-    let credentials = Credentials::new(S3_ACCESS_KEY, S3_SECRET_KEY);
-    let url = bucket(bucket_name)
-        .put_object(Some(&credentials), key)
-        .sign(Duration::from_secs(60));
-    let response = reqwest::Client::new()
-        .put(url)
-        .body(bytes)
-        .send()
+    S3Bucket::new(&s3_settings(bucket_name), Duration::from_secs(60))
+        .unwrap()
+        .put(key, bytes, "application/octet-stream")
         .await
         .unwrap();
-    assert!(response.status().is_success(), "{response:?}");
 }
 
 /// The binary's environment for `store`/`database` backed up to `bucket`, with `extra` variables.

@@ -4,11 +4,9 @@ use image::codecs::png::PngEncoder;
 use image::{ExtendedColorType, ImageEncoder};
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use storefront_catalog::images::{ObjectStore, S3Settings, S3Store};
-use storefront_kit::testing::{S3_ACCESS_KEY, S3_SECRET_KEY, s3_url, unique_name};
+use storefront_kit::testing::{S3_SECRET_KEY, create_s3_bucket};
 
 use crate::common::{TEST_LIMITS, TestApp, app, app_with_images};
 
@@ -185,39 +183,15 @@ async fn non_images_oversized_files_and_decompression_bombs_are_refused() {
 
 fn s3_settings(bucket: &str, secret: &str) -> S3Settings {
     S3Settings {
-        endpoint: s3_url(),
-        region: "us-east-1".into(),
-        bucket: bucket.into(),
         prefix: "store-a/".into(),
-        access_key_id: S3_ACCESS_KEY.into(),
         secret_access_key: secret.into(),
-        path_style: true,
-        timeout: Duration::from_secs(10),
+        ..storefront_kit::testing::s3_settings(bucket)
     }
-}
-
-/// A fresh bucket on the local S3-compatible store.
-async fn s3_bucket() -> String {
-    let name = unique_name("images").replace('_', "-");
-    let bucket = Bucket::new(
-        s3_url().parse().unwrap(),
-        UrlStyle::Path,
-        name.clone(),
-        "us-east-1",
-    )
-    .unwrap();
-    let credentials = Credentials::new(S3_ACCESS_KEY, S3_SECRET_KEY);
-    let url = bucket
-        .create_bucket(&credentials)
-        .sign(Duration::from_secs(60));
-    let response = reqwest::Client::new().put(url).send().await.unwrap();
-    assert!(response.status().is_success(), "{response:?}");
-    name
 }
 
 #[tokio::test]
 async fn objects_round_trip_through_an_s3_bucket_with_signed_requests() {
-    let bucket = s3_bucket().await;
+    let bucket = create_s3_bucket("images").await;
     let store = S3Store::new(&s3_settings(&bucket, S3_SECRET_KEY)).unwrap();
     store
         .put("ab12/thumbnail.jpg", vec![1, 2, 3], "image/jpeg")
@@ -252,7 +226,7 @@ async fn objects_round_trip_through_an_s3_bucket_with_signed_requests() {
 
 #[tokio::test]
 async fn uploads_are_stored_in_and_served_from_s3() {
-    let bucket = s3_bucket().await;
+    let bucket = create_s3_bucket("images").await;
     let store: Arc<dyn ObjectStore> =
         Arc::new(S3Store::new(&s3_settings(&bucket, S3_SECRET_KEY)).unwrap());
     let app = app_with_images(Some(store.clone())).await;
