@@ -7,8 +7,6 @@
 //! figures only. Run with `--release` (`cargo xtask bench cart`, which builds the binary first).
 
 use std::error::Error;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -16,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use storefront_kit::testing::{access_token, create_database, drop_database, test_jwks};
 use storefront_tests::load::{percentile, phase_seconds, print_row, run};
+use storefront_tests::release::ReleaseService;
 use storefront_tests::stack::RunningCatalog;
 use storefront_tests::{redis_url, unique_name};
 
@@ -48,7 +47,19 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let jwks = jwks_server().await?;
     let (database_url, database) = create_database("orders_bench").await;
     let prefix = format!("{}:", unique_name("cartbench"));
-    let cart = CartProcess::start(&database_url, &prefix, &catalog.url, &jwks).await;
+    let cart = ReleaseService::start(
+        "storefront-cart",
+        "CART",
+        &[
+            ("CART_REDIS_URL", redis_url()),
+            ("CART_REDIS_PREFIX", prefix.clone()),
+            ("CART_DATABASE_URL", database_url.clone()),
+            ("CART_CATALOG_URL", catalog.url.clone()),
+            ("CART_JWKS_URL", jwks.clone()),
+            ("RUST_LOG", "warn".to_owned()),
+        ],
+    )
+    .await;
     let outcome = match cart {
         Ok(cart) => {
             let ledger = catalog.state.ledger.clone();
@@ -73,7 +84,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
 async fn measure(
     http: &reqwest::Client,
-    cart: &CartProcess,
+    cart: &ReleaseService,
     catalog: &str,
     ledger: &sqlx::PgPool,
     skus: &[String],
@@ -354,90 +365,5 @@ async fn forget_redis_keys(prefix: &str) {
         .unwrap_or_default();
     if !keys.is_empty() {
         let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut redis).await;
-    }
-}
-
-/// The release binary, run as its own process with the service's default settings.
-struct CartProcess {
-    url: String,
-    pid: u32,
-    _child: tokio::process::Child,
-}
-
-impl CartProcess {
-    async fn start(
-        database_url: &str,
-        prefix: &str,
-        catalog_url: &str,
-        jwks_url: &str,
-    ) -> Result<Self, Box<dyn Error>> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let child = tokio::process::Command::new(release_binary("storefront-cart")?)
-            .env("CART_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("CART_REDIS_URL", redis_url())
-            .env("CART_REDIS_PREFIX", prefix)
-            .env("CART_DATABASE_URL", database_url)
-            .env("CART_CATALOG_URL", catalog_url)
-            .env("CART_JWKS_URL", jwks_url)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
-        let pid = child.id().ok_or("the cart exited at once")?;
-        let url = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ready = http
-                .get(format!("{url}/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ready {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err("the release cart did not become ready in 30 s".into());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Ok(Self {
-            url,
-            pid,
-            _child: child,
-        })
-    }
-
-    /// Resident memory in bytes, from `/proc/<pid>/status`.
-    fn rss(&self) -> Result<u64, Box<dyn Error>> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))?;
-        let kib: u64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .ok_or("no VmRSS in /proc/<pid>/status")?;
-        Ok(kib * 1024)
-    }
-}
-
-/// The service's release binary, built next to this example's directory.
-fn release_binary(name: &str) -> Result<PathBuf, Box<dyn Error>> {
-    let exe = std::env::current_exe()?;
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|release| release.join(name))
-        .ok_or("no target directory above the example")?;
-    if path.exists() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "{} is missing: `cargo build --release -p {name}` first",
-            path.display()
-        )
-        .into())
     }
 }

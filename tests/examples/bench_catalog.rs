@@ -6,14 +6,13 @@
 //! only. Run with `--release` (`cargo xtask bench catalog`, which builds the binary first).
 
 use std::error::Error;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use storefront_catalog::ids::ProductId;
 use storefront_catalog::products::ProductStatus;
 use storefront_catalog::products::store::{self as products, ListQuery};
 use storefront_tests::load::{phase_seconds, print_row, run};
+use storefront_tests::release::ReleaseService;
 use storefront_tests::stack::RunningCatalog;
 use storefront_tests::{mongodb_url, postgres_url, unique_name, with_database};
 
@@ -132,31 +131,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// The service's release binary, built next to this example's directory.
-fn release_binary(name: &str) -> Result<PathBuf, Box<dyn Error>> {
-    let exe = std::env::current_exe()?;
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|release| release.join(name))
-        .ok_or("no target directory above the example")?;
-    if path.exists() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "{} is missing: `cargo build --release -p {name}` first",
-            path.display()
-        )
-        .into())
-    }
-}
-
 /// Resident memory in bytes of the release binary serving the benchmark's databases, after
 /// answering a few hundred reads and then idling for a few seconds.
 async fn idle_rss(catalog: &RunningCatalog, ids: &[String]) -> Result<u64, Box<dyn Error>> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
     let ledger = catalog
         .state
         .ledger
@@ -165,42 +142,30 @@ async fn idle_rss(catalog: &RunningCatalog, ids: &[String]) -> Result<u64, Box<d
         .unwrap_or("postgres")
         .to_owned();
     let images = std::env::temp_dir().join(unique_name("catalog-images"));
-    let mut child = tokio::process::Command::new(release_binary("storefront-catalog")?)
-        .env("CATALOG_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("CATALOG_MONGODB_URL", mongodb_url())
-        .env("CATALOG_MONGODB_DATABASE", catalog.state.documents.name())
-        .env(
-            "CATALOG_LEDGER_DATABASE_URL",
-            with_database(&postgres_url(), &ledger),
-        )
-        // Reads never verify a token; the key set is fetched only when one is presented.
-        .env(
-            "CATALOG_JWKS_URL",
-            "http://127.0.0.1:9/.well-known/jwks.json",
-        )
-        .env("CATALOG_IMAGES_DIR", &images)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = child.id().ok_or("the service exited at once")?;
-    let base = format!("http://127.0.0.1:{port}");
+    let service = ReleaseService::start(
+        "storefront-catalog",
+        "CATALOG",
+        &[
+            ("CATALOG_MONGODB_URL", mongodb_url()),
+            (
+                "CATALOG_MONGODB_DATABASE",
+                catalog.state.documents.name().to_owned(),
+            ),
+            (
+                "CATALOG_LEDGER_DATABASE_URL",
+                with_database(&postgres_url(), &ledger),
+            ),
+            // Reads never verify a token; the key set is fetched only when one is presented.
+            (
+                "CATALOG_JWKS_URL",
+                "http://127.0.0.1:9/.well-known/jwks.json".to_owned(),
+            ),
+            ("CATALOG_IMAGES_DIR", images.display().to_string()),
+        ],
+    )
+    .await?;
+    let base = &service.url;
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ready {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err("the release service did not become ready in 30 s".into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     for (i, id) in ids.iter().cycle().take(400).enumerate() {
         let url = if i % 4 == 0 {
             format!("{base}/api/catalog/products?category={CATEGORY}&limit=20")
@@ -210,13 +175,8 @@ async fn idle_rss(catalog: &RunningCatalog, ids: &[String]) -> Result<u64, Box<d
         http.get(url).send().await?.error_for_status()?;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or("no VmRSS in /proc/<pid>/status")?;
-    child.kill().await?;
+    let rss = service.rss()?;
+    service.kill().await?;
     let _ = std::fs::remove_dir_all(images);
-    Ok(kib * 1024)
+    Ok(rss)
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 pub mod load;
 pub mod proxy;
+pub mod release;
 pub mod stack;
 
 pub use storefront_kit::install_crypto_provider;
