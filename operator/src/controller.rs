@@ -21,6 +21,7 @@ use crate::crd::Storefront;
 use crate::meta::{LABEL_INSTANCE, LABEL_NAME, MANAGED_SELECTOR};
 use crate::metrics as m;
 use crate::reconcile::{Context, error_policy, reconcile};
+use crate::store_metrics::StoreGauges;
 
 /// Which namespaces the controller watches.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -93,17 +94,20 @@ pub async fn run_controller(
     .graceful_shutdown_on(shutdown.clone().cancelled_owned());
     let store = controller.store();
 
-    // Queue depth: Storefronts whose current generation has not been reconciled yet.
+    // Queue depth: Storefronts whose current generation has not been reconciled yet; and each
+    // Storefront's readiness and backups, for alerts.
     let depth = tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
             let mut tick = tokio::time::interval(Duration::from_secs(2));
+            let mut gauges = StoreGauges::default();
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = tick.tick() => {
-                        let pending = store
-                            .state()
+                        let storefronts = store.state();
+                        gauges.record(&storefronts);
+                        let pending = storefronts
                             .iter()
                             .filter(|sf| sf.status.as_ref().and_then(|s| s.observed_generation) != sf.metadata.generation)
                             .count();

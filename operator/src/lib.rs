@@ -19,6 +19,7 @@ pub mod operator;
 pub mod reconcile;
 pub mod schedule;
 pub mod status;
+pub mod store_metrics;
 pub mod validate;
 
 pub use controller::Scope;
