@@ -2,6 +2,7 @@
 
 mod bench;
 mod cargo;
+mod chart;
 mod cluster;
 mod parts;
 mod paths;
@@ -11,6 +12,7 @@ mod process;
 mod services;
 mod stack;
 mod system;
+mod terraform;
 mod test;
 mod ui;
 
@@ -45,6 +47,9 @@ enum Command {
     },
     /// fmt, clippy, the backing services and Kubernetes binaries the tests need, then every test.
     Test,
+    /// The Helm chart (lint, render, alert rules, dashboards, install with its RBAC) and the
+    /// check of deploy/terraform.
+    Chart,
     /// The local Kubernetes control plane with the operator: `up`, `down` or `status`.
     Cluster {
         #[command(subcommand)]
@@ -90,6 +95,7 @@ fn main() -> Result<()> {
         Command::Status => stack::status(),
         Command::Logs { name, lines } => stack::logs(&name, lines),
         Command::Test => test::run(),
+        Command::Chart => chart::run(),
         Command::Cluster {
             action: ClusterAction::Up,
         } => cluster::up(),

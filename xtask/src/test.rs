@@ -1,7 +1,8 @@
-//! `cargo xtask test`: formatting, lints, the store UI's type check and unit tests, the backing services
-//! and Kubernetes binaries the tests need, every test of the workspace, then the whole stack for the
-//! browser journeys and the gateway's rate limit. Each phase is printed and timed; any failure fails the
-//! command. Parts already running are reused; the ones this command started are stopped at the end.
+//! `cargo xtask test`: formatting, lints, the store UI's type check and unit tests, the backing services,
+//! Kubernetes binaries and helm the tests need, the check of `deploy/terraform`, every test of the
+//! workspace, then the whole stack for the browser journeys and the gateway's rate limit. Each phase
+//! is printed and timed; any failure fails the command. Parts already running are reused; the ones
+//! this command started are stopped at the end.
 
 use std::time::{Duration, Instant};
 
@@ -9,9 +10,10 @@ use anyhow::{Result, bail};
 
 use crate::cargo;
 use crate::parts::{
-    self, Ctx, Outcome, Part, ferretdb, kube, objects, opensearch, postgres, redis,
+    self, Ctx, Outcome, Part, ferretdb, helm, kube, objects, opensearch, postgres, redis,
 };
 use crate::stack;
+use crate::terraform;
 use crate::ui;
 
 #[derive(Default)]
@@ -118,6 +120,8 @@ fn run_phases(
         Ok(())
     })?;
     let kube_bin = phases.run("Kubernetes binaries", || kube::ensure_binaries(ctx))?;
+    let helm_bin = phases.run("helm", || helm::ensure_binary(ctx))?;
+    phases.run("Terraform: fmt -check, validate", || terraform::check(ctx))?;
     phases.run("cargo test --no-run", || {
         cargo::run(cargo::command(paths, &["test", "--workspace", "--no-run"]))
     })?;
@@ -128,7 +132,8 @@ fn run_phases(
             .env("STOREFRONT_MONGODB_URL", ferretdb::url()?)
             .env("STOREFRONT_OPENSEARCH_URL", opensearch::url()?)
             .env("STOREFRONT_S3_URL", objects::url()?)
-            .env("STOREFRONT_KUBE_BIN", &kube_bin);
+            .env("STOREFRONT_KUBE_BIN", &kube_bin)
+            .env("STOREFRONT_HELM_BIN", &helm_bin);
         cargo::run(test)
     })?;
     phases.run("whole stack with the store UI", || {

@@ -6,6 +6,7 @@
 
 pub mod ferretdb;
 pub mod gateway;
+pub mod helm;
 pub mod kube;
 pub mod objects;
 pub mod opensearch;
