@@ -99,10 +99,14 @@ fn run(command: &mut Command) -> String {
 
 /// `helm template` of the chart with `args`, split into its documents.
 fn render(args: &[&str]) -> Vec<Value> {
+    render_release(RELEASE, RELEASE_NAMESPACE, args)
+}
+
+fn render_release(release: &str, namespace: &str, args: &[&str]) -> Vec<Value> {
     let text = run(Command::new(helm())
-        .args(["template", RELEASE])
+        .args(["template", release])
         .arg(chart())
-        .args(["--namespace", RELEASE_NAMESPACE])
+        .args(["--namespace", namespace])
         .args(args));
     documents(&text)
 }
@@ -476,6 +480,46 @@ fn kubectl(args: &[&str]) -> String {
         .args(args))
 }
 
+/// Renders the chart as `release` in `namespace` with `args`, creates the namespace, applies the
+/// render with a server-side dry run and then for real, and waits for the operator's rollout.
+fn install(release: &str, namespace: &str, args: &[&str], dir: &Path) {
+    let mut all = vec!["--include-crds"];
+    all.extend_from_slice(args);
+    let docs = render_release(release, namespace, &all);
+    let manifests = dir.join(format!("{release}.rendered.yaml"));
+    let text: String = docs
+        .iter()
+        .map(|d| format!("---\n{}", serde_yaml::to_string(d).expect("YAML")))
+        .collect();
+    std::fs::write(&manifests, text).expect("write the render");
+    let manifests = manifests.to_string_lossy().to_string();
+    kubectl(&["create", "namespace", namespace]);
+    kubectl(&[
+        "apply",
+        "--server-side",
+        "--dry-run=server",
+        "-f",
+        &manifests,
+    ]);
+    kubectl(&["apply", "--server-side", "-f", &manifests]);
+    kubectl(&[
+        "-n",
+        namespace,
+        "rollout",
+        "status",
+        &format!("deployment/{release}-storefront-operator"),
+        "--timeout=90s",
+    ]);
+}
+
+/// A kubeconfig with a fresh token (TokenRequest) of the ServiceAccount `name` in `namespace`.
+fn service_account_kubeconfig(namespace: &str, name: &str, dir: &Path) -> PathBuf {
+    let token = kubectl(&["-n", namespace, "create", "token", name, "--duration=1h"]);
+    let path = dir.join(format!("{namespace}-{name}.kubeconfig"));
+    token_kubeconfig(token.trim(), &path);
+    path
+}
+
 /// A kubeconfig that authenticates with `token` against the control plane's API server.
 fn token_kubeconfig(token: &str, path: &Path) {
     let admin: Value = serde_yaml::from_str(
@@ -517,38 +561,18 @@ async fn operator_installed_from_the_chart_reconciles_as_its_service_account_and
     let dir = tempdir("install");
 
     // The production-like render (minus the prometheus-operator kinds), dry-run then for real.
-    let docs = render(&[
-        "--include-crds",
-        "--values",
-        &production_values().to_string_lossy(),
-        "--set",
-        WITHOUT_MONITORING_CRDS,
-    ]);
-    let manifests = dir.join("rendered.yaml");
-    let text: String = docs
-        .iter()
-        .map(|d| format!("---\n{}", serde_yaml::to_string(d).expect("YAML")))
-        .collect();
-    std::fs::write(&manifests, text).expect("write the render");
-    let manifests = manifests.to_string_lossy().to_string();
-    kubectl(&["create", "namespace", RELEASE_NAMESPACE]);
     kubectl(&["create", "namespace", "monitoring"]);
-    kubectl(&[
-        "apply",
-        "--server-side",
-        "--dry-run=server",
-        "-f",
-        &manifests,
-    ]);
-    kubectl(&["apply", "--server-side", "-f", &manifests]);
-    kubectl(&[
-        "-n",
+    install(
+        RELEASE,
         RELEASE_NAMESPACE,
-        "rollout",
-        "status",
-        &format!("deployment/{FULLNAME}"),
-        "--timeout=90s",
-    ]);
+        &[
+            "--values",
+            &production_values().to_string_lossy(),
+            "--set",
+            WITHOUT_MONITORING_CRDS,
+        ],
+        &dir,
+    );
 
     // Every example is a valid Storefront for the installed CRD.
     kubectl(&["create", "namespace", "chart-shop"]);
@@ -566,16 +590,7 @@ async fn operator_installed_from_the_chart_reconciles_as_its_service_account_and
     }
 
     // The operator binary, authenticated only by the chart's ServiceAccount token.
-    let token = kubectl(&[
-        "-n",
-        RELEASE_NAMESPACE,
-        "create",
-        "token",
-        FULLNAME,
-        "--duration=1h",
-    ]);
-    let sa_kubeconfig = dir.join("operator.kubeconfig");
-    token_kubeconfig(token.trim(), &sa_kubeconfig);
+    let sa_kubeconfig = service_account_kubeconfig(RELEASE_NAMESPACE, FULLNAME, &dir);
     let sa_kubeconfig_str = sa_kubeconfig.to_string_lossy().to_string();
     let operator = OperatorProcess::spawn_with(
         "",
@@ -751,4 +766,63 @@ async fn operator_installed_from_the_chart_reconciles_as_its_service_account_and
             .await,
     );
     drop(operator);
+
+    // Scoped to one namespace: a Role there is all it gets, and it is enough.
+    kubectl(&["create", "namespace", "scoped-shop"]);
+    install(
+        "scoped",
+        "storefront-scoped",
+        &["--set", "watchNamespace=scoped-shop"],
+        &dir,
+    );
+    let scoped_kubeconfig =
+        service_account_kubeconfig("storefront-scoped", "scoped-storefront-operator", &dir);
+    let scoped_kubeconfig_str = scoped_kubeconfig.to_string_lossy().to_string();
+    let _scoped_operator = OperatorProcess::spawn_with(
+        "scoped-shop",
+        "scoped-operator",
+        &[
+            ("KUBECONFIG", scoped_kubeconfig_str.as_str()),
+            ("POD_NAMESPACE", "storefront-scoped"),
+        ],
+    );
+    let scoped: Api<Storefront> = Api::namespaced(admin.clone(), "scoped-shop");
+    scoped
+        .create(&PostParams::default(), &harness::minimal_example())
+        .await
+        .expect("create the minimal example");
+    let scoped_log = cp.dir.join("operator-scoped-operator.log");
+    eventually(
+        "the scoped operator's store Ready",
+        Duration::from_secs(120),
+        || {
+            let scoped = scoped.clone();
+            let refused = refusals(&std::fs::read_to_string(&scoped_log).unwrap_or_default());
+            assert!(
+                refused.is_empty(),
+                "the scoped Role refused the operator something:\n{}",
+                refused.join("\n")
+            );
+            async move {
+                let sf = scoped.get("shop").await.ok()?;
+                sf.condition("Ready")
+                    .filter(|c| c.status == "True")
+                    .map(|_| ())
+            }
+        },
+    )
+    .await;
+    let scoped_sa = client_from(&scoped_kubeconfig).await;
+    forbidden(
+        "read Storefronts outside its namespace",
+        Api::<Storefront>::namespaced(scoped_sa.clone(), "chart-shop")
+            .list(&ListParams::default())
+            .await,
+    );
+    forbidden(
+        "read Secrets outside its namespace",
+        Api::<Secret>::namespaced(scoped_sa.clone(), "chart-shop")
+            .list(&ListParams::default())
+            .await,
+    );
 }
