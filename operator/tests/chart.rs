@@ -389,6 +389,111 @@ fn alert_rules_load_in_prometheus_and_pass_their_unit_tests() {
     }
 }
 
+/// Kills the child process when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The body of `GET path` on 127.0.0.1:`port` (HTTP/1.0, so never chunked).
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.0 200").then(|| body.to_string())
+}
+
+#[test]
+fn alert_rules_load_and_evaluate_in_a_running_prometheus() {
+    let prometheus = promtool().with_file_name("prometheus");
+    assert!(
+        prometheus.exists(),
+        "prometheus is missing beside promtool at {}",
+        prometheus.display()
+    );
+    let docs = render(&["--values", &production_values().to_string_lossy()]);
+    let dir = tempdir("prometheus");
+    std::fs::write(
+        dir.join("rules.yaml"),
+        serde_yaml::to_string(&one(&docs, "PrometheusRule")["spec"]).expect("YAML"),
+    )
+    .expect("write the rules");
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        "global:\n  evaluation_interval: 1s\nrule_files:\n  - rules.yaml\n",
+    )
+    .expect("write the configuration");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let log = std::fs::File::create(dir.join("prometheus.log")).expect("log");
+    let _server = KillOnDrop(
+        Command::new(&prometheus)
+            .arg("--config.file=prometheus.yml")
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .current_dir(&dir)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus"),
+    );
+    // Every group loaded, every rule evaluated without error.
+    let started = std::time::Instant::now();
+    let (groups, rules) = loop {
+        let loaded = http_get(port, "/api/v1/rules")
+            .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+            .and_then(|json| {
+                let groups = json["data"]["groups"].as_array()?.clone();
+                let rules: Vec<serde_json::Value> = groups
+                    .iter()
+                    .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+                    .collect();
+                let evaluated = !rules.is_empty() && rules.iter().all(|r| r["health"] == "ok");
+                evaluated.then_some((groups, rules))
+            });
+        if let Some(loaded) = loaded {
+            break loaded;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "prometheus did not load and evaluate the rules within 60s: {}",
+            std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let names: BTreeSet<&str> = groups.iter().filter_map(|g| g["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        BTreeSet::from([
+            "storefront-operator",
+            "storefront-stores",
+            "storefront-slo.rules",
+            "storefront-slo"
+        ])
+    );
+    assert_eq!(rules.len(), 16);
+    // With no operator scraped, the no-leader alert is already pending: the rules really run.
+    let no_leader = rules
+        .iter()
+        .find(|r| r["name"] == "StorefrontOperatorNoLeader")
+        .expect("the no-leader alert");
+    assert_eq!(no_leader["state"], "pending", "{no_leader}");
+}
+
 fn dashboard_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(chart().join("files/dashboards"))
         .expect("dashboards directory")

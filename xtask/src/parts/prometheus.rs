@@ -60,6 +60,14 @@ impl Part for Prometheus {
             &[
                 ("prometheus_port", ports::PROMETHEUS.get()?.to_string()),
                 ("service_jobs", jobs),
+                (
+                    "rules_file",
+                    ctx.paths
+                        .repo
+                        .join("charts/storefront-operator/files/alerts/storefront.rules.yaml")
+                        .display()
+                        .to_string(),
+                ),
             ],
         )?;
         write_if_changed(&Self::dir(ctx).join("prometheus.yml"), &config)
