@@ -17,12 +17,14 @@ use serde_json::json;
 
 use crate::apply::{Change, ChangeTracker, apply, create_secret_if_absent, delete_if_owned};
 use crate::backoff::Backoff;
+use crate::children::deployment::deployment_at;
 use crate::children::secret::{self, OsRandom};
 use crate::children::{self, ChildKind, Children};
-use crate::crd::{Storefront, StorefrontStatus};
+use crate::crd::{RolloutPhase, Storefront, StorefrontStatus};
 use crate::error::{Error, Result};
 use crate::meta::{LABEL_INSTANCE, MANAGED_SELECTOR, MANAGER};
 use crate::metrics as m;
+use crate::rollout::{self, ORDER, Planner, VersionBook};
 use crate::status::{self, Outcome, Workload};
 use crate::validate::validate;
 
@@ -37,6 +39,7 @@ pub struct Context {
     pub recorder: Recorder,
     pub backoff: Backoff,
     pub changes: ChangeTracker,
+    pub versions: VersionBook,
 }
 
 impl Context {
@@ -50,6 +53,7 @@ impl Context {
             client,
             backoff: Backoff::default(),
             changes: ChangeTracker::default(),
+            versions: VersionBook::default(),
         }
     }
 
@@ -131,6 +135,8 @@ async fn reconcile_storefront(sf: &Storefront, ctx: &Context) -> Result<Action> 
         // Children go with it through their owner references.
         ctx.changes
             .forget(&sf.namespace().unwrap_or_default(), &sf.name_any());
+        ctx.versions
+            .forget(&sf.namespace().unwrap_or_default(), &sf.name_any());
         return Ok(Action::await_change());
     }
     if let Err(problems) = validate(sf) {
@@ -169,7 +175,7 @@ async fn reconcile_storefront(sf: &Storefront, ctx: &Context) -> Result<Action> 
     }
 
     let desired = children::desired(sf);
-    let workloads = apply_children(ctx, &desired, &mut changed).await?;
+    let (workloads, started) = apply_children(ctx, sf, &desired, &mut changed).await?;
     if sf.status.as_ref().and_then(|s| s.observed_generation) != sf.metadata.generation {
         remove_absent(ctx, sf, &desired, &mut changed).await?;
     }
@@ -185,7 +191,24 @@ async fn reconcile_storefront(sf: &Storefront, ctx: &Context) -> Result<Action> 
             .await;
     }
 
+    for component in started {
+        let step = ORDER.iter().position(|c| *c == component).unwrap_or(0) + 1;
+        ctx.publish(
+            sf,
+            EventType::Normal,
+            "Upgrading",
+            format!(
+                "upgrading {} to {} (step {step} of {})",
+                component.name(),
+                sf.spec.version,
+                ORDER.len()
+            ),
+        )
+        .await;
+    }
+
     let mut status = status::compute(sf, &workloads, &Outcome::Applied, &now());
+    publish_rollout_outcome(ctx, sf, &status).await;
     judge_backups(&ctx.client, sf, &mut status).await?;
     let ready = status
         .conditions
@@ -246,18 +269,86 @@ where
         .collect())
 }
 
-/// Applies every child, stage by stage (configuration, data stores, components, guards and
-/// routes), each stage's objects concurrently. Returns the workloads' reports read from the
-/// apply responses, so status needs no extra reads.
-async fn apply_children(
+/// A Warning Event when the rollout of the current version fails, a Normal one when an upgrade
+/// completes; each once, on the transition.
+async fn publish_rollout_outcome(ctx: &Context, sf: &Storefront, status: &StorefrontStatus) {
+    let Some(now) = &status.rollout else { return };
+    let before = sf.status.as_ref().and_then(|s| s.rollout.as_ref());
+    let same_step = before.is_some_and(|b| {
+        b.phase == now.phase
+            && b.target_version == now.target_version
+            && b.component == now.component
+    });
+    if same_step {
+        return;
+    }
+    match now.phase {
+        RolloutPhase::Failed => {
+            ctx.publish(sf, EventType::Warning, "RolloutFailed", now.message.clone())
+                .await;
+        }
+        RolloutPhase::Complete => {
+            // Only after a change of version, not when a new store first becomes ready.
+            let upgraded = sf.status.as_ref().is_some_and(|s| {
+                s.components
+                    .values()
+                    .any(|c| c.version.as_ref().is_some_and(|v| *v != now.target_version))
+            });
+            if upgraded {
+                ctx.publish(sf, EventType::Normal, "Upgraded", now.message.clone())
+                    .await;
+            }
+        }
+        RolloutPhase::Progressing => {}
+    }
+}
+
+/// Applies the component Deployments. While no version change is under way they go all at
+/// once; otherwise one by one in [`ORDER`], each told its version by the [`Planner`] from the
+/// apply responses of the ones before it. Returns the stored Deployments and the components moved
+/// to the new version.
+async fn apply_components(
     ctx: &Context,
+    sf: &Storefront,
     desired: &Children,
     changed: &mut Vec<String>,
-) -> Result<Vec<Workload>> {
+) -> Result<(Vec<Deployment>, Vec<crate::component::Component>)> {
+    let target = sf.spec.version.as_str();
+    if rollout::settled(target, |c| ctx.versions.declared(sf, c)) {
+        let applied = apply_all(ctx, &desired.deployments, changed).await?;
+        for c in ORDER {
+            ctx.versions.record(sf, c, target);
+        }
+        return Ok((applied, Vec::new()));
+    }
+    let mut planner = Planner::new(target);
+    let mut applied = Vec::with_capacity(ORDER.len());
+    for c in ORDER {
+        let version = planner.version(c, ctx.versions.declared(sf, c).as_deref());
+        let (stored, change) =
+            apply(&ctx.client, &deployment_at(sf, c, &version), &ctx.changes).await?;
+        note(&stored, change, changed);
+        ctx.versions.record(sf, c, &version);
+        planner.observe(&version, &Workload::from(&stored));
+        applied.push(stored);
+    }
+    Ok((applied, planner.started().to_vec()))
+}
+
+/// Applies every child, stage by stage (configuration, data stores, components, guards and
+/// routes), each stage's objects concurrently (component Deployments in upgrade order while a
+/// version change rolls out). Returns the workloads' reports read from the apply responses, so
+/// status needs no extra reads, and the components an upgrade moved to the new version.
+async fn apply_children(
+    ctx: &Context,
+    sf: &Storefront,
+    desired: &Children,
+    changed: &mut Vec<String>,
+) -> Result<(Vec<Workload>, Vec<crate::component::Component>)> {
     apply_all(ctx, &desired.config_maps, changed).await?;
     let stores = apply_all(ctx, &desired.stateful_sets, changed).await?;
     apply_all(ctx, &desired.services, changed).await?;
-    let components = apply_all(ctx, &desired.deployments, changed).await?;
+    let (components, started) = apply_components(ctx, sf, desired, changed).await?;
     apply_all(ctx, &desired.hpas, changed).await?;
     apply_all(ctx, &desired.pdbs, changed).await?;
     apply_all(ctx, &desired.network_policies, changed).await?;
@@ -265,7 +356,7 @@ async fn apply_children(
     apply_all(ctx, &desired.cron_jobs, changed).await?;
     let mut workloads: Vec<Workload> = stores.iter().map(Workload::from).collect();
     workloads.extend(components.iter().map(Workload::from));
-    Ok(workloads)
+    Ok((workloads, started))
 }
 
 /// Deletes optional children the spec stopped declaring (run when the generation changed).
