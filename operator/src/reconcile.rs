@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -20,6 +21,7 @@ use crate::backoff::Backoff;
 use crate::children::deployment::deployment_at;
 use crate::children::secret::{self, OsRandom};
 use crate::children::{self, ChildKind, Children};
+use crate::component::Component;
 use crate::crd::{RolloutPhase, Storefront, StorefrontStatus};
 use crate::error::{Error, Result};
 use crate::meta::{LABEL_INSTANCE, MANAGED_SELECTOR, MANAGER};
@@ -58,12 +60,25 @@ impl Context {
     }
 
     async fn publish(&self, sf: &Storefront, type_: EventType, reason: &str, note: String) {
+        self.publish_about(sf, type_, reason, note, None).await;
+    }
+
+    /// An Event on the Storefront about one of its children (`related`). Events of one reason
+    /// are aggregated per related object, so each child gets its own.
+    async fn publish_about(
+        &self,
+        sf: &Storefront,
+        type_: EventType,
+        reason: &str,
+        note: String,
+        related: Option<ObjectReference>,
+    ) {
         let event = Event {
             type_,
             reason: reason.into(),
             note: Some(truncate(note, 1000)),
             action: "Reconcile".into(),
-            secondary: None,
+            secondary: related,
         };
         if let Err(e) = self.recorder.publish(&event, &sf.object_ref(&())).await {
             tracing::warn!(error = %e, "could not publish event");
@@ -193,7 +208,7 @@ async fn reconcile_storefront(sf: &Storefront, ctx: &Context) -> Result<Action> 
 
     for component in started {
         let step = ORDER.iter().position(|c| *c == component).unwrap_or(0) + 1;
-        ctx.publish(
+        ctx.publish_about(
             sf,
             EventType::Normal,
             "Upgrading",
@@ -203,6 +218,7 @@ async fn reconcile_storefront(sf: &Storefront, ctx: &Context) -> Result<Action> 
                 sf.spec.version,
                 ORDER.len()
             ),
+            Some(deployment_ref(sf, component)),
         )
         .await;
     }
@@ -269,37 +285,55 @@ where
         .collect())
 }
 
-/// A Warning Event when the rollout of the current version fails, a Normal one when an upgrade
+/// The Deployment of a component, as an Event's related object.
+fn deployment_ref(sf: &Storefront, component: Component) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("apps/v1".into()),
+        kind: Some("Deployment".into()),
+        name: Some(crate::meta::child_name(sf, component.name())),
+        namespace: sf.namespace(),
+        ..ObjectReference::default()
+    }
+}
+
+/// A Warning Event when the rollout of the current version fails, a Normal one when it
 /// completes; each once, on the transition.
 async fn publish_rollout_outcome(ctx: &Context, sf: &Storefront, status: &StorefrontStatus) {
     let Some(now) = &status.rollout else { return };
-    let before = sf.status.as_ref().and_then(|s| s.rollout.as_ref());
-    let same_step = before.is_some_and(|b| {
-        b.phase == now.phase
-            && b.target_version == now.target_version
-            && b.component == now.component
-    });
-    if same_step {
+    let Some(before) = sf.status.as_ref().and_then(|s| s.rollout.as_ref()) else {
+        return;
+    };
+    let same = before.phase == now.phase
+        && before.target_version == now.target_version
+        && before.component == now.component;
+    if same {
         return;
     }
+    let component = now
+        .component
+        .as_deref()
+        .and_then(|n| ORDER.iter().copied().find(|c| c.name() == n));
     match now.phase {
         RolloutPhase::Failed => {
-            ctx.publish(sf, EventType::Warning, "RolloutFailed", now.message.clone())
-                .await;
+            ctx.publish_about(
+                sf,
+                EventType::Warning,
+                "RolloutFailed",
+                now.message.clone(),
+                component.map(|c| deployment_ref(sf, c)),
+            )
+            .await;
         }
-        RolloutPhase::Complete => {
-            // Only after a change of version, not when a new store first becomes ready.
-            let upgraded = sf.status.as_ref().is_some_and(|s| {
-                s.components
-                    .values()
-                    .any(|c| c.version.as_ref().is_some_and(|v| *v != now.target_version))
-            });
-            if upgraded {
-                ctx.publish(sf, EventType::Normal, "Upgraded", now.message.clone())
-                    .await;
-            }
+        RolloutPhase::Complete if before.target_version == now.target_version => {
+            ctx.publish(
+                sf,
+                EventType::Normal,
+                "RolloutComplete",
+                now.message.clone(),
+            )
+            .await;
         }
-        RolloutPhase::Progressing => {}
+        RolloutPhase::Complete | RolloutPhase::Progressing => {}
     }
 }
 
@@ -312,7 +346,7 @@ async fn apply_components(
     sf: &Storefront,
     desired: &Children,
     changed: &mut Vec<String>,
-) -> Result<(Vec<Deployment>, Vec<crate::component::Component>)> {
+) -> Result<(Vec<Deployment>, Vec<Component>)> {
     let target = sf.spec.version.as_str();
     if rollout::settled(target, |c| ctx.versions.declared(sf, c)) {
         let applied = apply_all(ctx, &desired.deployments, changed).await?;
@@ -344,7 +378,7 @@ async fn apply_children(
     sf: &Storefront,
     desired: &Children,
     changed: &mut Vec<String>,
-) -> Result<(Vec<Workload>, Vec<crate::component::Component>)> {
+) -> Result<(Vec<Workload>, Vec<Component>)> {
     apply_all(ctx, &desired.config_maps, changed).await?;
     let stores = apply_all(ctx, &desired.stateful_sets, changed).await?;
     apply_all(ctx, &desired.services, changed).await?;

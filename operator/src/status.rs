@@ -149,10 +149,14 @@ pub fn compute(
 ) -> StorefrontStatus {
     let previous = sf.status.as_ref();
     let generation = sf.metadata.generation;
+    // A component still on an earlier release is pending too, however ready it is.
     let mut pending: Vec<String> = workloads
         .iter()
-        .filter(|w| !w.rolled_out())
-        .map(|w| format!("{} {}/{}", w.name, w.ready, w.desired))
+        .filter(|w| !w.rolled_out() || w.version.as_ref().is_some_and(|v| *v != sf.spec.version))
+        .map(|w| match &w.version {
+            Some(v) if *v != sf.spec.version => format!("{} on {v}", w.name),
+            _ => format!("{} {}/{}", w.name, w.ready, w.desired),
+        })
         .collect();
     pending.sort();
     let all_ready = pending.is_empty() && !workloads.is_empty();
