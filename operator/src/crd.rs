@@ -441,6 +441,9 @@ pub struct ComponentStatus {
 pub struct RolloutStatus {
     /// The version being rolled out (`spec.version`).
     pub target_version: String,
+    /// The version the rollout replaces; absent for a store that never ran another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_version: Option<String>,
     /// The component being upgraded, or the one that failed; absent when complete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component: Option<String>,

@@ -324,16 +324,19 @@ async fn publish_rollout_outcome(ctx: &Context, sf: &Storefront, status: &Storef
             )
             .await;
         }
-        RolloutPhase::Complete if before.target_version == now.target_version => {
-            ctx.publish(
-                sf,
-                EventType::Normal,
-                "RolloutComplete",
-                now.message.clone(),
-            )
-            .await;
+        // After an upgrade only: a new store's first rollout is announced by `Ready`.
+        RolloutPhase::Complete => {
+            if let Some(from) = &now.previous_version {
+                ctx.publish(
+                    sf,
+                    EventType::Normal,
+                    "RolloutComplete",
+                    format!("{} (upgraded from {from})", now.message),
+                )
+                .await;
+            }
         }
-        RolloutPhase::Complete | RolloutPhase::Progressing => {}
+        RolloutPhase::Progressing => {}
     }
 }
 

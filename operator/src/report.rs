@@ -71,9 +71,13 @@ pub fn render(sf: &Storefront) -> String {
         Some(r) => {
             let _ = writeln!(
                 out,
-                "  {} to {}: {} of {} components updated{}",
+                "  {} to {}{}: {} of {} components updated{}",
                 r.phase.as_str(),
                 r.target_version,
+                r.previous_version
+                    .as_deref()
+                    .map(|v| format!(" (from {v})"))
+                    .unwrap_or_default(),
                 r.updated_components,
                 r.total_components,
                 r.component
@@ -200,6 +204,7 @@ mod tests {
             url: Some("http://shop.example.com".into()),
             rollout: Some(RolloutStatus {
                 target_version: "1.4.0".into(),
+                previous_version: Some("1.3.0".into()),
                 component: Some("users".into()),
                 phase: RolloutPhase::Failed,
                 updated_components: 0,
@@ -227,7 +232,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("  Failed to 1.4.0: 0 of 5 components updated, at users\n"),
+            text.contains("  Failed to 1.4.0 (from 1.3.0): 0 of 5 components updated, at users\n"),
             "{text}"
         );
         let users = text

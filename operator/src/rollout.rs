@@ -88,8 +88,13 @@ pub fn settled(target: &str, declared: impl Fn(Component) -> Option<String>) -> 
         .all(|c| declared(*c).is_none_or(|v| v == target))
 }
 
-/// Where the rollout of `target` stands, from the component Deployments' reports.
-pub fn summarize(target: &str, workloads: &[Workload]) -> RolloutStatus {
+/// Where the rollout of `target` stands, from the component Deployments' reports and the previous
+/// summary (which remembers the version the rollout replaces).
+pub fn summarize(
+    target: &str,
+    workloads: &[Workload],
+    previous: Option<&RolloutStatus>,
+) -> RolloutStatus {
     let find = |c: Component| workloads.iter().find(|w| w.name == c.name());
     let done = |w: &Workload| w.version.as_deref() == Some(target) && w.rolled_out();
     let updated = ORDER.iter().filter(|c| find(**c).is_some_and(done)).count() as i32;
@@ -139,8 +144,20 @@ pub fn summarize(target: &str, workloads: &[Workload]) -> RolloutStatus {
             },
         },
     };
+    // The last component to move still runs the version being replaced, until the last step.
+    let replaced = ORDER
+        .iter()
+        .rev()
+        .filter_map(|c| find(*c)?.version.clone())
+        .find(|v| v != target)
+        .or_else(|| {
+            previous
+                .filter(|p| p.target_version == target)
+                .and_then(|p| p.previous_version.clone())
+        });
     RolloutStatus {
         target_version: target.to_string(),
+        previous_version: replaced,
         component: component.map(|c| c.name().to_string()),
         phase,
         updated_components: updated,
@@ -327,8 +344,9 @@ mod tests {
             workload(Component::Cart, "1", true),
             workload(Component::StoreUi, "1", true),
         ];
-        let s = summarize("2", &workloads);
+        let s = summarize("2", &workloads, None);
         assert_eq!(s.phase, RolloutPhase::Progressing);
+        assert_eq!(s.previous_version.as_deref(), Some("1"));
         assert_eq!(s.component.as_deref(), Some("catalog"));
         assert_eq!((s.updated_components, s.total_components), (1, 5));
         assert!(
@@ -350,21 +368,35 @@ mod tests {
                 .map(|c| workload(*c, "1", true))
                 .collect::<Vec<_>>(),
         );
-        let s = summarize("2", &workloads);
+        let s = summarize("2", &workloads, None);
         assert_eq!(s.phase, RolloutPhase::Failed);
         assert_eq!(s.component.as_deref(), Some("users"));
         assert!(s.message.contains("timed out progressing"), "{}", s.message);
         // After spec.version moved on, the old failure is just a component still to upgrade.
-        let s = summarize("3", &workloads);
+        let s = summarize("3", &workloads, None);
         assert_eq!(s.phase, RolloutPhase::Progressing);
     }
 
     #[test]
     fn summary_is_complete_when_everything_runs_the_target() {
         let workloads: Vec<Workload> = ORDER.iter().map(|c| workload(*c, "2", true)).collect();
-        let s = summarize("2", &workloads);
+        let s = summarize("2", &workloads, None);
         assert_eq!(s.phase, RolloutPhase::Complete);
         assert_eq!(s.component, None);
         assert_eq!(s.updated_components, 5);
+        // A new store replaced nothing; an upgrade remembers what it replaced once complete.
+        assert_eq!(s.previous_version, None);
+        let upgrading = RolloutStatus {
+            previous_version: Some("1".into()),
+            ..s.clone()
+        };
+        let done = summarize("2", &workloads, Some(&upgrading));
+        assert_eq!(done.previous_version.as_deref(), Some("1"));
+        assert_eq!(
+            summarize("3", &workloads, Some(&upgrading))
+                .previous_version
+                .as_deref(),
+            Some("2")
+        );
     }
 }

@@ -179,7 +179,11 @@ pub fn compute(
     // none was read).
     let components_seen = workloads.iter().any(|w| w.version.is_some());
     let rollout = if components_seen {
-        Some(crate::rollout::summarize(&sf.spec.version, workloads))
+        Some(crate::rollout::summarize(
+            &sf.spec.version,
+            workloads,
+            previous.and_then(|p| p.rollout.as_ref()),
+        ))
     } else {
         previous.and_then(|p| p.rollout.clone())
     };

@@ -931,6 +931,7 @@ async fn a_new_version_reaches_one_component_at_a_time_in_order_across_an_operat
         .expect("rollout");
     assert_eq!(rollout.phase.as_str(), "Complete");
     assert_eq!(rollout.target_version, "1.1.0");
+    assert_eq!(rollout.previous_version.as_deref(), Some("1.0.0"));
     assert_eq!(rollout.updated_components, 5);
     let status = sf.status.as_ref().expect("status");
     for c in UPGRADE_ORDER {
@@ -978,9 +979,8 @@ async fn a_new_version_reaches_one_component_at_a_time_in_order_across_an_operat
         );
     }
     assert!(
-        notes
-            .iter()
-            .any(|(r, n)| r == "RolloutComplete" && n == "every component runs 1.1.0"),
+        notes.iter().any(|(r, n)| r == "RolloutComplete"
+            && n == "every component runs 1.1.0 (upgraded from 1.0.0)"),
         "{notes:?}"
     );
 }
@@ -1112,7 +1112,9 @@ async fn a_version_that_never_becomes_ready_degrades_the_store_and_stops_the_rol
     assert_eq!(row("cart")[1..], ["service", "1/1", "1.0.0"]);
     assert_eq!(row("postgres")[1..], ["database", "1/1", "-"]);
     assert!(
-        out.contains("  Failed to 1.1.0-unready: 0 of 5 components updated, at users\n"),
+        out.contains(
+            "  Failed to 1.1.0-unready (from 1.0.0): 0 of 5 components updated, at users\n"
+        ),
         "{out}"
     );
     let (ok, _, err) = storefront_cli(&ns, &["status", "nope"]);
