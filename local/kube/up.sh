@@ -116,7 +116,9 @@ start kcm "$B/kube-controller-manager" "${common[@]}" --secure-port="$KCM_PORT" 
   --cluster-signing-cert-file="$P/ca.crt" --cluster-signing-key-file="$P/ca.key" \
   --use-service-account-credentials=true --kube-api-qps=300 --kube-api-burst=600
 start scheduler "$B/kube-scheduler" "${common[@]}" --secure-port="$SCHEDULER_PORT"
+# kwok-unready-stage.yaml: pods of an image tagged *-unready never become Ready (failed rollouts).
 start kwok "$B/kwok" --kubeconfig="$K" --config="$B/kwok-stages.yaml" \
+  --config="$here/kwok-unready-stage.yaml" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
   --node-lease-duration-seconds=40 --server-address="127.0.0.1:$KWOK_PORT"
 

@@ -55,6 +55,15 @@ impl Component {
         }
     }
 
+    /// Fewest replicas when autoscaling is on and `minReplicas` is unset: two for the APIs, so
+    /// one pod can be drained or restarted while the other serves; one for the static store UI.
+    pub fn default_min_replicas(self) -> i32 {
+        match self {
+            Component::StoreUi => 1,
+            _ => 2,
+        }
+    }
+
     /// Path prefix the gateway routes to this component.
     pub fn route(self) -> &'static str {
         match self {

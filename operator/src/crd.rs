@@ -42,6 +42,17 @@ const S3_URL_PATTERN: &str = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
     printcolumn(name = "Version", type_ = "string", json_path = ".spec.version"),
+    printcolumn(
+        name = "Rollout",
+        type_ = "string",
+        json_path = ".status.rollout.phase"
+    ),
+    printcolumn(
+        name = "Step",
+        type_ = "string",
+        json_path = ".status.rollout.component",
+        priority = 1
+    ),
     printcolumn(name = "URL", type_ = "string", json_path = ".status.url"),
     printcolumn(
         name = "Age",
@@ -75,6 +86,9 @@ pub struct StorefrontSpec {
     /// Backup policy of the managed databases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backups: Option<BackupSpec>,
+    /// How a change of `version` rolls out across the components.
+    #[serde(default)]
+    pub rollout: RolloutSpec,
     /// Outgoing mail (email verification and password-reset links). Without it the users service
     /// sends no mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,6 +106,30 @@ pub struct MailSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 3, max = 320))]
     pub from: Option<String>,
+}
+
+/// Upgrade policy: a new `version` reaches one component at a time (users → catalog → search →
+/// cart → store-ui), each only once the previous one runs the new version on all its replicas.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutSpec {
+    /// Seconds a component may take to make progress on its new version before the rollout is
+    /// declared failed (the Deployments' `progressDeadlineSeconds`). Default 600.
+    #[serde(default = "default_progress_deadline")]
+    #[schemars(range(min = 10, max = 86400))]
+    pub progress_deadline_seconds: i32,
+}
+
+impl Default for RolloutSpec {
+    fn default() -> Self {
+        RolloutSpec {
+            progress_deadline_seconds: default_progress_deadline(),
+        }
+    }
+}
+
+fn default_progress_deadline() -> i32 {
+    600
 }
 
 /// Container image source.
@@ -200,11 +238,13 @@ pub struct ResourceAmounts {
 /// Autoscaling bounds of one component.
 #[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("self.minReplicas <= self.maxReplicas").message("autoscaling.minReplicas must be less than or equal to autoscaling.maxReplicas"))]
+#[x_kube(validation = kube::core::Rule::new("!has(self.minReplicas) || self.minReplicas <= self.maxReplicas").message("autoscaling.minReplicas must be less than or equal to autoscaling.maxReplicas"))]
 pub struct Autoscaling {
-    /// Lower bound of replicas.
+    /// Lower bound of replicas. Default 2 for the API components (one pod may be drained or
+    /// restarted while another serves), 1 for the store UI; never above `maxReplicas`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100))]
-    pub min_replicas: i32,
+    pub min_replicas: Option<i32>,
     /// Upper bound of replicas.
     #[schemars(range(min = 1, max = 100))]
     pub max_replicas: i32,
@@ -212,6 +252,12 @@ pub struct Autoscaling {
     #[serde(default = "default_target_cpu")]
     #[schemars(range(min = 1, max = 100))]
     pub target_cpu_utilization: i32,
+    /// Target average HTTP requests per second per pod, in addition to CPU: the HPA's Pods
+    /// metric `http_requests_per_second`, which the cluster's custom metrics API (e.g.
+    /// prometheus-adapter over the services' `http_requests_total`) must serve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub target_requests_per_second: Option<i32>,
 }
 
 fn default_target_cpu() -> i32 {
@@ -368,6 +414,9 @@ pub struct StorefrontStatus {
     /// Where the store is served.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Progress of the latest change of `spec.version` across the components.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutStatus>,
     /// When the oldest of the databases' latest successful backups finished (RFC 3339): every
     /// database has a backup at least this recent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -380,6 +429,52 @@ pub struct StorefrontStatus {
 pub struct ComponentStatus {
     pub ready_replicas: i32,
     pub desired_replicas: i32,
+    /// The release the component's Deployment declares (application components only). During a
+    /// rollout, components not reached yet keep the previous one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// Where a version change stands.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutStatus {
+    /// The version being rolled out (`spec.version`).
+    pub target_version: String,
+    /// The version the rollout replaces; absent for a store that never ran another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_version: Option<String>,
+    /// The component being upgraded, or the one that failed; absent when complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    pub phase: RolloutPhase,
+    /// Components running the target version, of all.
+    pub updated_components: i32,
+    pub total_components: i32,
+    /// What the rollout waits for, or why it stopped.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+/// Phase of a rollout.
+#[derive(JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RolloutPhase {
+    /// A component is moving to the target version.
+    Progressing,
+    /// Every component runs the target version on all its replicas.
+    Complete,
+    /// A component did not become available within the progress deadline; the rollout stopped.
+    Failed,
+}
+
+impl RolloutPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RolloutPhase::Progressing => "Progressing",
+            RolloutPhase::Complete => "Complete",
+            RolloutPhase::Failed => "Failed",
+        }
+    }
 }
 
 /// A status condition (the shape of `metav1.Condition`).

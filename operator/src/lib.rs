@@ -17,6 +17,8 @@ pub mod meta;
 pub mod metrics;
 pub mod operator;
 pub mod reconcile;
+pub mod report;
+pub mod rollout;
 pub mod schedule;
 pub mod status;
 pub mod store_metrics;

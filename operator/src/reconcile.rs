@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -17,12 +18,15 @@ use serde_json::json;
 
 use crate::apply::{Change, ChangeTracker, apply, create_secret_if_absent, delete_if_owned};
 use crate::backoff::Backoff;
+use crate::children::deployment::deployment_at;
 use crate::children::secret::{self, OsRandom};
 use crate::children::{self, ChildKind, Children};
-use crate::crd::{Storefront, StorefrontStatus};
+use crate::component::Component;
+use crate::crd::{RolloutPhase, Storefront, StorefrontStatus};
 use crate::error::{Error, Result};
 use crate::meta::{LABEL_INSTANCE, MANAGED_SELECTOR, MANAGER};
 use crate::metrics as m;
+use crate::rollout::{self, ORDER, Planner, VersionBook};
 use crate::status::{self, Outcome, Workload};
 use crate::validate::validate;
 
@@ -37,6 +41,7 @@ pub struct Context {
     pub recorder: Recorder,
     pub backoff: Backoff,
     pub changes: ChangeTracker,
+    pub versions: VersionBook,
 }
 
 impl Context {
@@ -50,16 +55,30 @@ impl Context {
             client,
             backoff: Backoff::default(),
             changes: ChangeTracker::default(),
+            versions: VersionBook::default(),
         }
     }
 
     async fn publish(&self, sf: &Storefront, type_: EventType, reason: &str, note: String) {
+        self.publish_about(sf, type_, reason, note, None).await;
+    }
+
+    /// An Event on the Storefront about one of its children (`related`). Events of one reason
+    /// are aggregated per related object, so each child gets its own.
+    async fn publish_about(
+        &self,
+        sf: &Storefront,
+        type_: EventType,
+        reason: &str,
+        note: String,
+        related: Option<ObjectReference>,
+    ) {
         let event = Event {
             type_,
             reason: reason.into(),
             note: Some(truncate(note, 1000)),
             action: "Reconcile".into(),
-            secondary: None,
+            secondary: related,
         };
         if let Err(e) = self.recorder.publish(&event, &sf.object_ref(&())).await {
             tracing::warn!(error = %e, "could not publish event");
@@ -131,6 +150,8 @@ async fn reconcile_storefront(sf: &Storefront, ctx: &Context) -> Result<Action> 
         // Children go with it through their owner references.
         ctx.changes
             .forget(&sf.namespace().unwrap_or_default(), &sf.name_any());
+        ctx.versions
+            .forget(&sf.namespace().unwrap_or_default(), &sf.name_any());
         return Ok(Action::await_change());
     }
     if let Err(problems) = validate(sf) {
@@ -169,7 +190,7 @@ async fn reconcile_storefront(sf: &Storefront, ctx: &Context) -> Result<Action> 
     }
 
     let desired = children::desired(sf);
-    let workloads = apply_children(ctx, &desired, &mut changed).await?;
+    let (workloads, started) = apply_children(ctx, sf, &desired, &mut changed).await?;
     if sf.status.as_ref().and_then(|s| s.observed_generation) != sf.metadata.generation {
         remove_absent(ctx, sf, &desired, &mut changed).await?;
     }
@@ -185,7 +206,25 @@ async fn reconcile_storefront(sf: &Storefront, ctx: &Context) -> Result<Action> 
             .await;
     }
 
+    for component in started {
+        let step = ORDER.iter().position(|c| *c == component).unwrap_or(0) + 1;
+        ctx.publish_about(
+            sf,
+            EventType::Normal,
+            "Upgrading",
+            format!(
+                "upgrading {} to {} (step {step} of {})",
+                component.name(),
+                sf.spec.version,
+                ORDER.len()
+            ),
+            Some(deployment_ref(sf, component)),
+        )
+        .await;
+    }
+
     let mut status = status::compute(sf, &workloads, &Outcome::Applied, &now());
+    publish_rollout_outcome(ctx, sf, &status).await;
     judge_backups(&ctx.client, sf, &mut status).await?;
     let ready = status
         .conditions
@@ -246,18 +285,107 @@ where
         .collect())
 }
 
-/// Applies every child, stage by stage (configuration, data stores, components, guards and
-/// routes), each stage's objects concurrently. Returns the workloads' reports read from the
-/// apply responses, so status needs no extra reads.
-async fn apply_children(
+/// The Deployment of a component, as an Event's related object.
+fn deployment_ref(sf: &Storefront, component: Component) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("apps/v1".into()),
+        kind: Some("Deployment".into()),
+        name: Some(crate::meta::child_name(sf, component.name())),
+        namespace: sf.namespace(),
+        ..ObjectReference::default()
+    }
+}
+
+/// A Warning Event when the rollout of the current version fails, a Normal one when it
+/// completes; each once, on the transition.
+async fn publish_rollout_outcome(ctx: &Context, sf: &Storefront, status: &StorefrontStatus) {
+    let Some(now) = &status.rollout else { return };
+    let Some(before) = sf.status.as_ref().and_then(|s| s.rollout.as_ref()) else {
+        return;
+    };
+    let same = before.phase == now.phase
+        && before.target_version == now.target_version
+        && before.component == now.component;
+    if same {
+        return;
+    }
+    let component = now
+        .component
+        .as_deref()
+        .and_then(|n| ORDER.iter().copied().find(|c| c.name() == n));
+    match now.phase {
+        RolloutPhase::Failed => {
+            ctx.publish_about(
+                sf,
+                EventType::Warning,
+                "RolloutFailed",
+                now.message.clone(),
+                component.map(|c| deployment_ref(sf, c)),
+            )
+            .await;
+        }
+        // After an upgrade only: a new store's first rollout is announced by `Ready`.
+        RolloutPhase::Complete => {
+            if let Some(from) = &now.previous_version {
+                ctx.publish(
+                    sf,
+                    EventType::Normal,
+                    "RolloutComplete",
+                    format!("{} (upgraded from {from})", now.message),
+                )
+                .await;
+            }
+        }
+        RolloutPhase::Progressing => {}
+    }
+}
+
+/// Applies the component Deployments. While no version change is under way they go all at
+/// once; otherwise one by one in [`ORDER`], each told its version by the [`Planner`] from the
+/// apply responses of the ones before it. Returns the stored Deployments and the components moved
+/// to the new version.
+async fn apply_components(
     ctx: &Context,
+    sf: &Storefront,
     desired: &Children,
     changed: &mut Vec<String>,
-) -> Result<Vec<Workload>> {
+) -> Result<(Vec<Deployment>, Vec<Component>)> {
+    let target = sf.spec.version.as_str();
+    if rollout::settled(target, |c| ctx.versions.declared(sf, c)) {
+        let applied = apply_all(ctx, &desired.deployments, changed).await?;
+        for c in ORDER {
+            ctx.versions.record(sf, c, target);
+        }
+        return Ok((applied, Vec::new()));
+    }
+    let mut planner = Planner::new(target);
+    let mut applied = Vec::with_capacity(ORDER.len());
+    for c in ORDER {
+        let version = planner.version(c, ctx.versions.declared(sf, c).as_deref());
+        let (stored, change) =
+            apply(&ctx.client, &deployment_at(sf, c, &version), &ctx.changes).await?;
+        note(&stored, change, changed);
+        ctx.versions.record(sf, c, &version);
+        planner.observe(&version, &Workload::from(&stored));
+        applied.push(stored);
+    }
+    Ok((applied, planner.started().to_vec()))
+}
+
+/// Applies every child, stage by stage (configuration, data stores, components, guards and
+/// routes), each stage's objects concurrently (component Deployments in upgrade order while a
+/// version change rolls out). Returns the workloads' reports read from the apply responses, so
+/// status needs no extra reads, and the components an upgrade moved to the new version.
+async fn apply_children(
+    ctx: &Context,
+    sf: &Storefront,
+    desired: &Children,
+    changed: &mut Vec<String>,
+) -> Result<(Vec<Workload>, Vec<Component>)> {
     apply_all(ctx, &desired.config_maps, changed).await?;
     let stores = apply_all(ctx, &desired.stateful_sets, changed).await?;
     apply_all(ctx, &desired.services, changed).await?;
-    let components = apply_all(ctx, &desired.deployments, changed).await?;
+    let (components, started) = apply_components(ctx, sf, desired, changed).await?;
     apply_all(ctx, &desired.hpas, changed).await?;
     apply_all(ctx, &desired.pdbs, changed).await?;
     apply_all(ctx, &desired.network_policies, changed).await?;
@@ -265,7 +393,7 @@ async fn apply_children(
     apply_all(ctx, &desired.cron_jobs, changed).await?;
     let mut workloads: Vec<Workload> = stores.iter().map(Workload::from).collect();
     workloads.extend(components.iter().map(Workload::from));
-    Ok(workloads)
+    Ok((workloads, started))
 }
 
 /// Deletes optional children the spec stopped declaring (run when the generation changed).

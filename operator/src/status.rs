@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 
-use crate::crd::{ComponentStatus, Condition, Storefront, StorefrontStatus};
+use crate::crd::{ComponentStatus, Condition, RolloutPhase, Storefront, StorefrontStatus};
 use crate::meta::LABEL_NAME;
 
 pub const READY: &str = "Ready";
@@ -14,20 +14,31 @@ pub const PROGRESSING: &str = "Progressing";
 pub const DEGRADED: &str = "Degraded";
 
 /// What one Deployment or StatefulSet reports.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Workload {
     /// Component or store name (`catalog`, `postgres`).
     pub name: String,
     pub desired: i32,
     pub ready: i32,
+    pub available: i32,
     pub updated: i32,
+    /// Pods of every revision (old ones linger while a rollout is under way).
+    pub total: i32,
     /// The workload controller has seen the latest spec.
     pub observed: bool,
+    /// The release a component Deployment declares (its `storefront.dev/version` annotation).
+    pub version: Option<String>,
+    /// The Deployment's message when its progress deadline passed on the latest spec.
+    pub deadline_exceeded: Option<String>,
 }
 
 impl Workload {
+    /// The latest spec runs on every replica: observed, all updated and available, no old pod left.
     pub fn rolled_out(&self) -> bool {
-        self.observed && self.updated >= self.desired && self.ready >= self.desired
+        self.observed
+            && self.updated >= self.desired
+            && self.available >= self.desired
+            && self.total <= self.updated
     }
 }
 
@@ -42,12 +53,32 @@ fn component_name(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectM
 impl From<&Deployment> for Workload {
     fn from(d: &Deployment) -> Self {
         let status = d.status.clone().unwrap_or_default();
+        let observed = status.observed_generation >= d.metadata.generation;
+        let deadline_exceeded = status
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| {
+                c.type_.as_deref() == Some("Progressing")
+                    && c.status.as_deref() == Some("False")
+                    && c.reason.as_deref() == Some(crate::rollout::DEADLINE_EXCEEDED)
+            })
+            .filter(|_| observed)
+            .map(|c| c.message.clone().unwrap_or_default());
         Workload {
             name: component_name(&d.metadata),
             desired: d.spec.replicas.unwrap_or(1),
             ready: status.ready_replicas.unwrap_or(0),
+            available: status.available_replicas.unwrap_or(0),
             updated: status.updated_replicas.unwrap_or(0),
-            observed: status.observed_generation >= d.metadata.generation,
+            total: status.replicas.unwrap_or(0),
+            observed,
+            version: d
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(crate::rollout::VERSION_ANNOTATION).cloned()),
+            deadline_exceeded,
         }
     }
 }
@@ -55,12 +86,17 @@ impl From<&Deployment> for Workload {
 impl From<&StatefulSet> for Workload {
     fn from(s: &StatefulSet) -> Self {
         let status = s.status.clone().unwrap_or_default();
+        let ready = status.ready_replicas.unwrap_or(0);
         Workload {
             name: component_name(&s.metadata),
             desired: s.spec.replicas.unwrap_or(1),
-            ready: status.ready_replicas.unwrap_or(0),
+            ready,
+            available: status.available_replicas.unwrap_or(ready),
             updated: status.updated_replicas.unwrap_or(0),
+            total: status.replicas,
             observed: status.observed_generation >= s.metadata.generation,
+            version: None,
+            deadline_exceeded: None,
         }
     }
 }
@@ -113,10 +149,14 @@ pub fn compute(
 ) -> StorefrontStatus {
     let previous = sf.status.as_ref();
     let generation = sf.metadata.generation;
+    // A component still on an earlier release is pending too, however ready it is.
     let mut pending: Vec<String> = workloads
         .iter()
-        .filter(|w| !w.rolled_out())
-        .map(|w| format!("{} {}/{}", w.name, w.ready, w.desired))
+        .filter(|w| !w.rolled_out() || w.version.as_ref().is_some_and(|v| *v != sf.spec.version))
+        .map(|w| match &w.version {
+            Some(v) if *v != sf.spec.version => format!("{} on {v}", w.name),
+            _ => format!("{} {}/{}", w.name, w.ready, w.desired),
+        })
         .collect();
     pending.sort();
     let all_ready = pending.is_empty() && !workloads.is_empty();
@@ -135,6 +175,27 @@ pub fn compute(
             format!("not ready (ready/desired): {}", pending.join(", ")),
         ),
     };
+    // Where the change of version stands, from the component Deployments (kept as it was when
+    // none was read).
+    let components_seen = workloads.iter().any(|w| w.version.is_some());
+    let rollout = if components_seen {
+        Some(crate::rollout::summarize(
+            &sf.spec.version,
+            workloads,
+            previous.and_then(|p| p.rollout.as_ref()),
+        ))
+    } else {
+        previous.and_then(|p| p.rollout.clone())
+    };
+    let failed_rollout = rollout
+        .as_ref()
+        .filter(|r| r.phase == RolloutPhase::Failed && r.target_version == sf.spec.version);
+    let upgrading = rollout.as_ref().filter(|r| {
+        r.phase == RolloutPhase::Progressing
+            && workloads
+                .iter()
+                .any(|w| w.version.as_ref().is_some_and(|v| *v != r.target_version))
+    });
     let (progressing, progressing_reason, progressing_message) = match outcome {
         Outcome::Paused => (
             false,
@@ -147,6 +208,25 @@ pub fn compute(
             "RolloutComplete",
             "every component runs the declared spec".to_string(),
         ),
+        _ if failed_rollout.is_some() => (
+            false,
+            "RolloutFailed",
+            failed_rollout
+                .map(|r| r.message.clone())
+                .unwrap_or_default(),
+        ),
+        _ if upgrading.is_some() => (
+            true,
+            "Upgrading",
+            upgrading
+                .map(|r| {
+                    format!(
+                        "{} ({} of {} components on {})",
+                        r.message, r.updated_components, r.total_components, r.target_version
+                    )
+                })
+                .unwrap_or_default(),
+        ),
         _ => (
             true,
             "RollingOut",
@@ -156,7 +236,17 @@ pub fn compute(
     let (degraded, degraded_reason, degraded_message) = match outcome {
         Outcome::Invalid(msg) => (true, "InvalidSpec", msg.clone()),
         Outcome::Failed(msg) => (true, "ReconcileFailed", msg.clone()),
-        _ => (false, "AsExpected", "reconciled without errors".to_string()),
+        _ => match failed_rollout {
+            Some(r) => (
+                true,
+                "RolloutFailed",
+                format!(
+                    "{}; the later components keep their version until spec.version changes",
+                    r.message
+                ),
+            ),
+            None => (false, "AsExpected", "reconciled without errors".to_string()),
+        },
     };
 
     // A failed apply has not acted on the current generation.
@@ -172,6 +262,7 @@ pub fn compute(
                 ComponentStatus {
                     ready_replicas: w.ready,
                     desired_replicas: w.desired,
+                    version: w.version.clone(),
                 },
             )
         })
@@ -209,6 +300,7 @@ pub fn compute(
         ],
         components,
         url: Some(sf.spec.url()),
+        rollout,
         // Judged from the backup Jobs after an apply (see `backup_health`); kept as it was
         // on the other paths.
         last_successful_backup: previous
@@ -241,8 +333,12 @@ mod tests {
             name: name.into(),
             desired: 1,
             ready,
+            available: ready,
             updated: 1,
+            total: 1,
             observed: true,
+            version: None,
+            deadline_exceeded: None,
         }
     }
 
@@ -336,5 +432,70 @@ mod tests {
         let w = Workload::from(&d);
         assert_eq!((w.name.as_str(), w.desired, w.ready), ("cart", 3, 2));
         assert!(!w.rolled_out());
+    }
+
+    #[test]
+    fn exceeded_progress_deadline_of_the_target_version_is_degraded_rollout_failed() {
+        let d: Deployment = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "shop-users", "generation": 4,
+                "labels": {"app.kubernetes.io/name": "users"},
+                "annotations": {"storefront.dev/version": "1.4.0"}},
+            "spec": {"replicas": 1, "selector": {}, "template": {}},
+            "status": {"observedGeneration": 4, "replicas": 2, "readyReplicas": 1, "availableReplicas": 1, "updatedReplicas": 1,
+                "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                    "message": "ReplicaSet \"shop-users-7d9\" has timed out progressing."}]}
+        }))
+        .expect("deployment");
+        let users = Workload::from(&d);
+        assert_eq!(users.version.as_deref(), Some("1.4.0"));
+        assert!(users.deadline_exceeded.is_some());
+        assert!(!users.rolled_out(), "an old pod still serves");
+        let mut workloads = vec![users];
+        for c in ["catalog", "search", "cart", "store-ui"] {
+            workloads.push(Workload {
+                version: Some("1.3.0".into()),
+                ..workload(c, 1)
+            });
+        }
+        let s = compute(&minimal(), &workloads, &Outcome::Applied, "T");
+        let degraded = get(&s, DEGRADED);
+        assert_eq!(
+            (degraded.status.as_str(), degraded.reason.as_str()),
+            ("True", "RolloutFailed")
+        );
+        assert!(degraded.message.contains("users"), "{}", degraded.message);
+        assert!(degraded.message.contains("timed out progressing"));
+        assert_eq!(get(&s, PROGRESSING).status, "False");
+        let rollout = s.rollout.as_ref().expect("rollout");
+        assert_eq!(rollout.phase, RolloutPhase::Failed);
+        assert_eq!(rollout.component.as_deref(), Some("users"));
+        assert_eq!(s.components["cart"].version.as_deref(), Some("1.3.0"));
+    }
+
+    #[test]
+    fn an_upgrade_in_progress_is_progressing_and_names_its_step() {
+        let mut workloads = vec![Workload {
+            version: Some("1.4.0".into()),
+            ..workload("users", 1)
+        }];
+        workloads.push(Workload {
+            version: Some("1.4.0".into()),
+            ..workload("catalog", 0)
+        });
+        for c in ["search", "cart", "store-ui"] {
+            workloads.push(Workload {
+                version: Some("1.3.0".into()),
+                ..workload(c, 1)
+            });
+        }
+        let s = compute(&minimal(), &workloads, &Outcome::Applied, "T");
+        let p = get(&s, PROGRESSING);
+        assert_eq!(
+            (p.status.as_str(), p.reason.as_str()),
+            ("True", "Upgrading")
+        );
+        assert!(p.message.contains("upgrading catalog"), "{}", p.message);
+        assert!(p.message.contains("1 of 5"), "{}", p.message);
+        assert_eq!(get(&s, DEGRADED).status, "False");
     }
 }

@@ -32,11 +32,12 @@ pub fn validate(sf: &Storefront) -> Result<(), String> {
             ));
         }
         if let Some(a) = &c.autoscaling
-            && a.min_replicas > a.max_replicas
+            && let Some(min) = a.min_replicas
+            && min > a.max_replicas
         {
             problems.push(format!(
-                "{path}.autoscaling: minReplicas ({}) exceeds maxReplicas ({})",
-                a.min_replicas, a.max_replicas
+                "{path}.autoscaling: minReplicas ({min}) exceeds maxReplicas ({})",
+                a.max_replicas
             ));
         }
     }

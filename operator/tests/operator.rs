@@ -797,3 +797,345 @@ async fn backups_render_cron_jobs_and_backup_healthy_follows_their_jobs() {
     })
     .await;
 }
+
+/// Upgrade order of the components (the operator's `rollout::ORDER`).
+const UPGRADE_ORDER: [&str; 5] = ["users", "catalog", "search", "cart", "store-ui"];
+
+/// The version a component Deployment declares, and whether it runs it on every replica.
+fn declared(d: &Deployment) -> (String, bool) {
+    let version = d
+        .annotations()
+        .get("storefront.dev/version")
+        .cloned()
+        .unwrap_or_default();
+    let status = d.status.clone().unwrap_or_default();
+    let replicas = d.spec.replicas.unwrap_or(1);
+    let done = status.observed_generation >= d.metadata.generation
+        && status.updated_replicas == Some(replicas)
+        && status.available_replicas == Some(replicas)
+        && status.replicas == Some(replicas);
+    (version, done)
+}
+
+/// Every change of the store's Deployments, in the API server's order (one watch on the
+/// collection), from before a spec change on.
+struct DeploymentLog {
+    events: std::sync::Arc<std::sync::Mutex<Vec<(String, String, bool)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DeploymentLog {
+    async fn start(client: &Client, ns: &str) -> Self {
+        use futures::StreamExt;
+        use kube::runtime::watcher;
+        let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
+        let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (synced_tx, synced_rx) = tokio::sync::oneshot::channel();
+        let log = events.clone();
+        let task = tokio::spawn(async move {
+            let mut synced = Some(synced_tx);
+            let mut stream = watcher(api, watcher::Config::default().labels(INSTANCE)).boxed();
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(watcher::Event::InitDone) => {
+                        if let Some(tx) = synced.take() {
+                            let _ = tx.send(());
+                        }
+                    }
+                    Ok(watcher::Event::Apply(d)) | Ok(watcher::Event::InitApply(d)) => {
+                        let name = d.labels()["app.kubernetes.io/name"].clone();
+                        let (version, done) = declared(&d);
+                        log.lock().expect("log").push((name, version, done));
+                    }
+                    _ => {}
+                }
+            }
+        });
+        synced_rx.await.expect("the Deployment watch synced");
+        DeploymentLog { events, task }
+    }
+
+    /// Position in the log where `component` first declared `version`, and where it first ran it
+    /// on every replica.
+    fn steps(&self, component: &str, version: &str) -> (Option<usize>, Option<usize>) {
+        let events = self.events.lock().expect("log");
+        let mine = || {
+            events
+                .iter()
+                .enumerate()
+                .filter(|(_, (n, v, _))| n == component && v == version)
+        };
+        (
+            mine().map(|(i, _)| i).next(),
+            mine()
+                .filter(|(_, (_, _, done))| *done)
+                .map(|(i, _)| i)
+                .next(),
+        )
+    }
+}
+
+impl Drop for DeploymentLog {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn set_version(client: &Client, ns: &str, patch: serde_json::Value) -> Storefront {
+    Api::<Storefront>::namespaced(client.clone(), ns)
+        .patch("shop", &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .expect("change spec.version")
+}
+
+fn images(deployments: &[Deployment]) -> BTreeMap<String, String> {
+    deployments
+        .iter()
+        .map(|d| {
+            let image = d
+                .spec
+                .template
+                .spec
+                .as_ref()
+                .and_then(|p| p.containers[0].image.clone())
+                .unwrap_or_default();
+            let tag = image.rsplit(':').next().unwrap_or_default().to_string();
+            (d.labels()["app.kubernetes.io/name"].clone(), tag)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_version_reaches_one_component_at_a_time_in_order_across_an_operator_restart() {
+    let client = client().await;
+    let ns = namespace(&client, "upgrade").await;
+    let operator = InProcessOperator::start(&client, &ns, "op-upgrade-1");
+    create_minimal(&client, &ns).await;
+    wait_ready(&client, &ns).await;
+
+    let log = DeploymentLog::start(&client, &ns).await;
+    set_version(&client, &ns, json!({"spec": {"version": "1.1.0"}})).await;
+    // Restart the operator once the rollout has begun: the new one resumes from status.
+    eventually("users to be given 1.1.0", READY_TIMEOUT, || async {
+        log.steps("users", "1.1.0").0
+    })
+    .await;
+    operator.stop().await;
+    let _operator = InProcessOperator::start(&client, &ns, "op-upgrade-2");
+
+    let sf = wait_ready(&client, &ns).await;
+    let rollout = sf
+        .status
+        .as_ref()
+        .and_then(|s| s.rollout.clone())
+        .expect("rollout");
+    assert_eq!(rollout.phase.as_str(), "Complete");
+    assert_eq!(rollout.target_version, "1.1.0");
+    assert_eq!(rollout.previous_version.as_deref(), Some("1.0.0"));
+    assert_eq!(rollout.updated_components, 5);
+    let status = sf.status.as_ref().expect("status");
+    for c in UPGRADE_ORDER {
+        assert_eq!(
+            status.components[c].version.as_deref(),
+            Some("1.1.0"),
+            "{c}"
+        );
+    }
+
+    // Each component was given the new version only after the one before it ran it everywhere.
+    let mut previous_done: Option<(usize, &str)> = None;
+    for c in UPGRADE_ORDER {
+        let (started, done) = log.steps(c, "1.1.0");
+        let started = started.unwrap_or_else(|| panic!("{c} never declared 1.1.0"));
+        let done = done.unwrap_or_else(|| panic!("{c} never rolled out 1.1.0"));
+        if let Some((before, name)) = previous_done {
+            assert!(
+                started > before,
+                "{c} was upgraded (event {started}) before {name} had rolled out (event {before})"
+            );
+        }
+        previous_done = Some((done, c));
+    }
+    eprintln!(
+        "upgrade order held over {} Deployment events",
+        log.events.lock().expect("log").len()
+    );
+
+    let events: Api<Event> = Api::namespaced(client.clone(), &ns);
+    let notes: Vec<(String, String)> = events
+        .list(&ListParams::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some("Storefront"))
+        .map(|e| (e.reason.unwrap_or_default(), e.note.unwrap_or_default()))
+        .collect();
+    for (step, c) in UPGRADE_ORDER.iter().enumerate() {
+        let note = format!("upgrading {c} to 1.1.0 (step {} of 5)", step + 1);
+        assert!(
+            notes.iter().any(|(r, n)| r == "Upgrading" && *n == note),
+            "no event {note:?} in {notes:?}"
+        );
+    }
+    assert!(
+        notes.iter().any(|(r, n)| r == "RolloutComplete"
+            && n == "every component runs 1.1.0 (upgraded from 1.0.0)"),
+        "{notes:?}"
+    );
+}
+
+fn storefront_cli(ns: &str, args: &[&str]) -> (bool, String, String) {
+    let cp = harness::control_plane();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_storefront"))
+        .arg("--kubeconfig")
+        .arg(&cp.kubeconfig)
+        .args(["-n", ns])
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("run storefront");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_that_never_becomes_ready_degrades_the_store_and_stops_the_rollout() {
+    let client = client().await;
+    let ns = namespace(&client, "broken-upgrade").await;
+    let _operator = InProcessOperator::start(&client, &ns, "op-broken-upgrade");
+    create_minimal(&client, &ns).await;
+    wait_ready(&client, &ns).await;
+
+    // kwok keeps pods of *-unready images from ever becoming Ready (local/kube).
+    set_version(
+        &client,
+        &ns,
+        json!({"spec": {"version": "1.1.0-unready", "rollout": {"progressDeadlineSeconds": 10}}}),
+    )
+    .await;
+    let api: Api<Storefront> = Api::namespaced(client.clone(), &ns);
+    let sf = eventually("Degraded=True RolloutFailed", READY_TIMEOUT, || async {
+        api.get_opt("shop").await.ok().flatten().filter(|sf| {
+            sf.condition("Degraded")
+                .is_some_and(|c| c.status == "True" && c.reason == "RolloutFailed")
+        })
+    })
+    .await;
+    let degraded = sf.condition("Degraded").expect("Degraded").clone();
+    assert!(
+        degraded.message.contains("users") && degraded.message.contains("1.1.0-unready"),
+        "{}",
+        degraded.message
+    );
+    assert!(
+        degraded.message.contains("timed out progressing"),
+        "{}",
+        degraded.message
+    );
+    let rollout = sf
+        .status
+        .as_ref()
+        .and_then(|s| s.rollout.clone())
+        .expect("rollout");
+    assert_eq!(
+        (rollout.phase.as_str(), rollout.component.as_deref()),
+        ("Failed", Some("users"))
+    );
+    assert_eq!(
+        sf.condition("Ready").map(|c| c.status.as_str()),
+        Some("False")
+    );
+
+    // The rollout stopped: only users declares the broken release, and the store keeps serving.
+    let tags = images(&list::<Deployment>(&client, &ns).await);
+    assert_eq!(tags["users"], "1.1.0-unready");
+    for c in &UPGRADE_ORDER[1..] {
+        assert_eq!(tags[*c], "1.0.0", "{c} must stay on the old version");
+    }
+    let users = list::<Deployment>(&client, &ns)
+        .await
+        .into_iter()
+        .find(|d| d.name_any() == "shop-users")
+        .expect("users Deployment");
+    assert_eq!(
+        users.status.as_ref().and_then(|s| s.available_replicas),
+        Some(1),
+        "the old users pod still serves"
+    );
+    // Still stopped a few reconciles later.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let tags = images(&list::<Deployment>(&client, &ns).await);
+    assert_eq!(tags["catalog"], "1.0.0");
+
+    let events: Api<Event> = Api::namespaced(client.clone(), &ns);
+    let failures: Vec<String> = events
+        .list(&ListParams::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("RolloutFailed"))
+        .filter_map(|e| e.note)
+        .collect();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].contains("users"), "{failures:?}");
+
+    // The status CLI reports the known state.
+    let (ok, out, err) = storefront_cli(&ns, &["status", "shop"]);
+    assert!(ok, "storefront status failed: {err}");
+    eprintln!("{out}");
+    assert!(out.starts_with(&format!("Storefront {ns}/shop\n")), "{out}");
+    assert!(out.contains("  Version:      1.1.0-unready\n"), "{out}");
+    assert!(
+        out.contains("  URL:          http://shop.example.com\n"),
+        "{out}"
+    );
+    // Rows of the conditions and components tables (the rollout message may start with a name too).
+    let row = |name: &str| {
+        out.lines()
+            .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+            .find(|l| {
+                let cells: Vec<&str> = l.split_whitespace().collect();
+                cells.first() == Some(&name)
+                    && (cells.len() == 4 || cells[1] == "True" || cells[1] == "False")
+            })
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .unwrap_or_else(|| panic!("no {name} row in:\n{out}"))
+    };
+    assert_eq!(row("Degraded")[..3], ["Degraded", "True", "RolloutFailed"]);
+    assert_eq!(row("Ready")[..2], ["Ready", "False"]);
+    assert_eq!(row("users")[1..], ["service", "1/1", "1.1.0-unready"]);
+    assert_eq!(row("cart")[1..], ["service", "1/1", "1.0.0"]);
+    assert_eq!(row("postgres")[1..], ["database", "1/1", "-"]);
+    assert!(
+        out.contains(
+            "  Failed to 1.1.0-unready (from 1.0.0): 0 of 5 components updated, at users\n"
+        ),
+        "{out}"
+    );
+    let (ok, _, err) = storefront_cli(&ns, &["status", "nope"]);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "storefront \"nope\" not found in namespace \"{ns}\""
+        )),
+        "{err}"
+    );
+
+    // Fixing spec.version resumes from the first component and clears Degraded.
+    set_version(&client, &ns, json!({"spec": {"version": "1.1.1"}})).await;
+    let sf = wait_ready(&client, &ns).await;
+    assert_eq!(
+        sf.condition("Degraded")
+            .map(|c| (c.status.as_str(), c.reason.as_str())),
+        Some(("False", "AsExpected"))
+    );
+    let tags = images(&list::<Deployment>(&client, &ns).await);
+    for c in UPGRADE_ORDER {
+        assert_eq!(tags[c], "1.1.1", "{c}");
+    }
+}

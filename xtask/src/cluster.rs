@@ -137,6 +137,7 @@ pub fn up() -> Result<()> {
     println!("kubeconfig: {}", cluster.kubeconfig().display());
     println!("  export KUBECONFIG={}", cluster.kubeconfig().display());
     println!("  kubectl apply -f examples/minimal.yaml && kubectl get storefronts");
+    println!("  cargo xtask cluster status shop    # conditions, rollout, components of one store");
     Ok(())
 }
 
@@ -169,7 +170,9 @@ pub fn down() -> Result<()> {
     Ok(())
 }
 
-pub fn status() -> Result<()> {
+/// The processes of the control plane, then the summary of `storefront` (in `namespace`) when
+/// named, printed by the operator crate's `storefront status`.
+pub fn status(storefront: Option<&str>, namespace: &str) -> Result<()> {
     let ctx = Ctx::observer()?;
     let cluster = Cluster::new(&ctx);
     for name in CONTROL_PLANE.iter().chain(&["operator"]) {
@@ -180,6 +183,29 @@ pub fn status() -> Result<()> {
     }
     if cluster.kubeconfig().exists() {
         println!("kubeconfig: {}", cluster.kubeconfig().display());
+    }
+    let Some(storefront) = storefront else {
+        return Ok(());
+    };
+    if cluster.pid("apiserver").is_none() {
+        bail!("the control plane is not running: start it with `cargo xtask cluster up`");
+    }
+    let cli = ctx.paths.cargo_target_dir().join("debug/storefront");
+    if !cli.exists() {
+        bail!(
+            "{} is missing: `cargo xtask cluster up` builds it",
+            cli.display()
+        );
+    }
+    println!();
+    let status = Command::new(&cli)
+        .arg("--kubeconfig")
+        .arg(cluster.kubeconfig())
+        .args(["-n", namespace, "status", storefront])
+        .status()
+        .with_context(|| format!("run {}", cli.display()))?;
+    if !status.success() {
+        bail!("storefront status failed ({status})");
     }
     Ok(())
 }

@@ -84,8 +84,15 @@ enum ClusterAction {
     Up,
     /// Stop the operator and the control plane (data kept).
     Down,
-    /// Which of its processes run, and the kubeconfig path.
-    Status,
+    /// Which of its processes run, and the kubeconfig path; with a name, that Storefront's
+    /// summary (`storefront status`): conditions, rollout, components, URL, last backup.
+    Status {
+        /// A Storefront to summarise.
+        name: Option<String>,
+        /// Its namespace.
+        #[arg(short = 'n', long, default_value = "default")]
+        namespace: String,
+    },
 }
 
 fn main() -> Result<()> {
@@ -103,8 +110,8 @@ fn main() -> Result<()> {
             action: ClusterAction::Down,
         } => cluster::down(),
         Command::Cluster {
-            action: ClusterAction::Status,
-        } => cluster::status(),
+            action: ClusterAction::Status { name, namespace },
+        } => cluster::status(name.as_deref(), &namespace),
         Command::Bench {
             target: BenchTarget::Operator,
         } => cluster::bench_operator(),

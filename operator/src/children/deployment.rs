@@ -16,14 +16,20 @@ use crate::children::env::component_env;
 use crate::component::{Component, HTTP_PORT};
 use crate::crd::{ResourceAmounts, Storefront};
 use crate::meta::{child_name, label_selector, labels, object_meta};
+use crate::rollout::VERSION_ANNOTATION;
 
 /// Default registry of the component images.
 pub const DEFAULT_REGISTRY: &str = "ghcr.io/storefront";
 /// Unprivileged user the component images run as.
 const RUN_AS: i64 = 65532;
 
-/// `<registry>/<component>:<version>`.
+/// `<registry>/<component>:<version>` of the release `spec.version`.
 pub fn image(sf: &Storefront, component: Component) -> String {
+    image_of(sf, component, &sf.spec.version)
+}
+
+/// `<registry>/<component>:<version>`.
+pub fn image_of(sf: &Storefront, component: Component, version: &str) -> String {
     let registry = sf
         .spec
         .image
@@ -31,7 +37,7 @@ pub fn image(sf: &Storefront, component: Component) -> String {
         .as_deref()
         .unwrap_or(DEFAULT_REGISTRY)
         .trim_end_matches('/');
-    format!("{registry}/{}:{}", component.name(), sf.spec.version)
+    format!("{registry}/{}:{version}", component.name())
 }
 
 /// Replicas the Deployment declares; `None` when an HPA owns the count.
@@ -116,11 +122,24 @@ fn pod_security_context() -> PodSecurityContext {
     }
 }
 
+/// The component's Deployment on the release `spec.version`.
 pub fn deployment(sf: &Storefront, component: Component) -> Deployment {
+    deployment_at(sf, component, &sf.spec.version)
+}
+
+/// The component's Deployment on `version`: the rest of the spec as declared, the image (and the
+/// `storefront.dev/version` annotation) of the given release, which lags behind `spec.version`
+/// while an upgrade has not reached the component yet (see [`crate::rollout`]).
+pub fn deployment_at(sf: &Storefront, component: Component, version: &str) -> Deployment {
     let name = component.name();
+    let mut metadata = object_meta(sf, child_name(sf, name), name, component.role());
+    metadata.annotations = Some(BTreeMap::from([(
+        VERSION_ANNOTATION.to_string(),
+        version.to_string(),
+    )]));
     let container = Container {
         name: name.into(),
-        image: Some(image(sf, component)),
+        image: Some(image_of(sf, component, version)),
         image_pull_policy: sf.spec.image.pull_policy.map(|p| p.as_str().to_string()),
         ports: Some(vec![ContainerPort {
             name: Some("http".into()),
@@ -142,9 +161,10 @@ pub fn deployment(sf: &Storefront, component: Component) -> Deployment {
         ..Container::default()
     };
     Deployment {
-        metadata: object_meta(sf, child_name(sf, name), name, component.role()),
+        metadata,
         spec: DeploymentSpec {
             replicas: replicas(sf, component),
+            progress_deadline_seconds: Some(sf.spec.rollout.progress_deadline_seconds),
             selector: label_selector(sf, name),
             revision_history_limit: Some(5),
             template: PodTemplateSpec {
@@ -229,6 +249,32 @@ mod tests {
         assert_eq!(
             r.limits.as_ref().expect("limits")["memory"],
             Quantity("1Gi".into())
+        );
+    }
+
+    #[test]
+    fn a_component_can_be_held_on_an_earlier_release() {
+        let sf = storefront(
+            "version: \"2.0.0\"\nhost: a.example\nrollout: {progressDeadlineSeconds: 45}\n",
+        );
+        let d = deployment_at(&sf, Component::Cart, "1.9.0");
+        assert_eq!(
+            container(&d).image.as_deref(),
+            Some("ghcr.io/storefront/cart:1.9.0")
+        );
+        let annotations = d.metadata.annotations.as_ref().expect("annotations");
+        assert_eq!(annotations[VERSION_ANNOTATION], "1.9.0");
+        assert_eq!(d.spec.progress_deadline_seconds, Some(45));
+        let current = deployment(&sf, Component::Cart);
+        assert_eq!(
+            container(&current).image.as_deref(),
+            Some("ghcr.io/storefront/cart:2.0.0")
+        );
+        assert_eq!(
+            deployment(&minimal(), Component::Cart)
+                .spec
+                .progress_deadline_seconds,
+            Some(600)
         );
     }
 
