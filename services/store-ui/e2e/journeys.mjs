@@ -3,7 +3,7 @@
 //            (a declined card first, then a discount code and a shipping method, then a double click
 //            on "Place order") → exactly one order, whose page shows discount, shipping and tax
 //            → forgot password → the reset link from the mail → sign in with the new password
-//   admin:   sign in → create a product with an image → find it through search
+//   admin:   sign in → create a product with an image → the pricing rules → find it through search
 // Screenshots of the main pages go to target/e2e/.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -456,6 +456,18 @@ async function admin(browser) {
       await row.getByRole('button', { name: 'Mark shipped' }).click();
       await row.getByText('Shipped').waitFor();
       await screenshot(page, 'admin-orders');
+    }],
+    ['the pricing rules are listed: promotions, codes, shipping zones and tax', async () => {
+      await page.goto(`${BASE}/admin/promotions`);
+      await page.getByTestId('promotion-row').first().waitFor();
+      await page.getByTestId('code-row').filter({ hasText: 'WELCOME10' }).waitFor();
+      await screenshot(page, 'admin-promotions');
+      await audit(page, 'admin-promotions');
+      await page.goto(`${BASE}/admin/shipping`);
+      await page.getByTestId('zone-row').filter({ hasText: '(DE)' }).waitFor();
+      await page.getByTestId('tax-form').waitFor();
+      await screenshot(page, 'admin-shipping');
+      await audit(page, 'admin-shipping');
     }],
     ['its stock is looked up and set', async () => {
       await page.getByRole('tab', { name: 'Stock' }).click();

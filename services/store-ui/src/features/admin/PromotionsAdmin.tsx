@@ -178,6 +178,7 @@ export function PromotionsAdmin() {
     editing?.kind === kind ? <RuleForm key={editing.draft.id || 'new'} kind={kind} initial={editing.draft} onSaved={() => setEditing(null)} onCancel={() => setEditing(null)} /> : null;
   return (
     <Box sx={{ display: 'grid', gap: 3 }}>
+      <Typography variant="h1">Promotions and codes</Typography>
       <Card component="section" aria-labelledby="promotions-title">
         <CardContent>
           <Box sx={{ display: 'flex', justifyContent: 'space-between', alignItems: 'center', mb: 2 }}>

@@ -183,6 +183,7 @@ export function ShippingTaxAdmin() {
   });
   return (
     <Box sx={{ display: 'grid', gap: 3 }}>
+      <Typography variant="h1">Shipping and tax</Typography>
       <Card component="section" aria-labelledby="zones-title">
         <CardContent>
           <Box sx={{ display: 'flex', justifyContent: 'space-between', alignItems: 'center', mb: 2 }}>
