@@ -80,7 +80,7 @@ pub const SERVICES: &[Service] = &[
         env_prefix: "CART",
         binary: Some("storefront-cart"),
         health_path: "/readyz",
-        seed: None,
+        seed: Some("seed"),
         env: &[
             ("REDIS_URL", Wire::Redis),
             ("DATABASE_URL", Wire::Postgres("orders")),

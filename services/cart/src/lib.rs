@@ -13,7 +13,12 @@ pub mod orders;
 pub mod outbox;
 pub mod page;
 pub mod payments;
+pub mod pricing;
+pub mod promotions;
 pub mod recovery;
+pub mod seed;
+pub mod shipping;
+pub mod tax;
 
 use std::sync::Arc;
 
@@ -84,6 +89,7 @@ impl AppState {
         (name = "checkout", description = "The cart becomes an order, once per Idempotency-Key"),
         (name = "orders", description = "The caller's orders"),
         (name = "admin", description = "Every order, status changes and the dashboard summary (admin only)"),
+        (name = "pricing", description = "Quotes, sale prices, and (admin) promotions, discount codes, tax and shipping"),
     )
 )]
 struct ApiDoc;
@@ -111,6 +117,10 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(carts::routes())
         .merge(checkout::routes())
         .merge(orders::routes())
+        .merge(pricing::quote::routes())
+        .merge(promotions::routes())
+        .merge(shipping::routes())
+        .merge(tax::routes())
 }
 
 /// The service's own routes, all under `/api/cart` (the gateway forwards the prefix as is).

@@ -56,6 +56,28 @@ pub fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> OrderId) -> Pag
     Page { items, next_cursor }
 }
 
+/// The cursor of lists keyed by a text id (pricing rules): the last id, base64url.
+pub fn decode_text_cursor(cursor: Option<&str>) -> Result<Option<String>, Error> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    let invalid = || Error::invalid("cursor", "is not a cursor this API issued");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    String::from_utf8(bytes).map(Some).map_err(|_| invalid())
+}
+
+/// Like [`page`], for items keyed by a text id.
+pub fn page_by_text<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> Page<T> {
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = if more {
+        items.last().map(|last| URL_SAFE_NO_PAD.encode(id(last)))
+    } else {
+        None
+    };
+    Page { items, next_cursor }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -265,6 +265,24 @@ pub async fn run(state: &AppState) -> Result<SeedReport, Error> {
     Ok(report)
 }
 
+/// A plausible shipping weight by kind of product (no draw from the sequence, so the rest of
+/// the demo catalog stays as it was).
+fn demo_weight_grams(leaf: &str, size: &str) -> i64 {
+    let base = match leaf {
+        "T-shirts" => 200,
+        "Hoodies" => 650,
+        "Trousers" => 500,
+        "Kitchen" => 900,
+        "Lighting" => 1200,
+        "Textiles" => 700,
+        "Camping" => 2500,
+        "Cycling" => 1500,
+        "Running" => 400,
+        _ => 450,
+    };
+    if size == "XL" { base + 100 } else { base }
+}
+
 fn demo_product(
     sequence: &mut Sequence,
     number: usize,
@@ -313,6 +331,7 @@ fn demo_product(
                 price: Money::new(base_price + surcharge, Currency::EUR),
                 attributes,
                 stock: Some(stock),
+                weight_grams: Some(demo_weight_grams(leaf, size)),
             });
         }
     }

@@ -1,8 +1,9 @@
 // The store's journeys in Debian's Chromium, through the gateway, against the real running services:
 //   shopper: browse → search with a typo → filter → two variants into the cart → register → checkout
-//            (a declined card first, then a double click on "Place order") → exactly one order
+//            (a declined card first, then a discount code and a shipping method, then a double click
+//            on "Place order") → exactly one order, whose page shows discount, shipping and tax
 //            → forgot password → the reset link from the mail → sign in with the new password
-//   admin:   sign in → create a product with an image → find it through search
+//   admin:   sign in → create a product with an image → the pricing rules → find it through search
 // Screenshots of the main pages go to target/e2e/.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,6 +56,17 @@ async function api(page, path) {
   return response.json();
 }
 
+/** Sale prices (catalogue promotions in force) of the chosen variants, by SKU: what the cart charges. */
+async function salePrices(page, variants) {
+  const response = await page.request.post(`${BASE}/api/cart/prices`, { data: { skus: variants.map((v) => v.sku) } });
+  check(response.ok(), `POST /api/cart/prices answered ${response.status()}`);
+  const { items } = await response.json();
+  return Object.fromEntries(items.map((i) => [i.sku, i.price.amount]));
+}
+
+/** Half up to a whole minor unit, the pricing service's documented rounding. */
+const halfUp = (amount, numerator, denominator) => Math.floor((2 * amount * numerator + denominator) / (2 * denominator));
+
 /** The demo admin's access token, for test fixtures set through the API. */
 async function adminToken(request) {
   const response = await request.post(`${BASE}/api/users/login`, { data: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
@@ -99,6 +111,7 @@ async function shopper(browser) {
   const email = `shopper-${run}@example.test`;
   let chosen;
   let brand;
+  let sale;
   await journey('shopper', page, [
     ['home shows categories and new products', async () => {
       await page.goto(`${BASE}/`);
@@ -203,7 +216,8 @@ async function shopper(browser) {
       await page.getByTestId('cart-button').click();
       await page.getByRole('heading', { name: 'Your cart' }).waitFor();
       check((await page.getByTestId('cart-line').count()) === 2, 'the cart does not have two lines');
-      const expected = chosen.variants.reduce((sum, v) => sum + v.price.amount, 0);
+      sale = await salePrices(page, chosen.variants);
+      const expected = chosen.variants.reduce((sum, v) => sum + sale[v.sku], 0);
       const currency = chosen.variants[0].price.currency;
       await page.getByTestId('cart-subtotal').filter({ hasText: money({ amount: expected, currency }) }).waitFor();
       // Quantities are edited in place; the server reprices the cart each time.
@@ -212,7 +226,7 @@ async function shopper(browser) {
       const [one, two] = chosen.variants;
       const lineUp = await first.innerText();
       const bumped = lineUp.includes(one.title ?? one.sku) ? one : two;
-      await page.getByTestId('cart-subtotal').filter({ hasText: money({ amount: expected + bumped.price.amount, currency }) }).waitFor();
+      await page.getByTestId('cart-subtotal').filter({ hasText: money({ amount: expected + sale[bumped.sku], currency }) }).waitFor();
       await first.getByRole('button', { name: /^Decrease quantity/ }).click();
       await page.getByTestId('cart-subtotal').filter({ hasText: money({ amount: expected, currency }) }).waitFor();
       await screenshot(page, 'cart');
@@ -228,7 +242,7 @@ async function shopper(browser) {
       await page.getByRole('button', { name: 'Create account' }).click();
       await page.waitForURL(/\/checkout$/);
       await page.getByRole('heading', { name: 'Checkout' }).waitFor();
-      const expected = chosen.variants.reduce((sum, v) => sum + v.price.amount, 0);
+      const expected = chosen.variants.reduce((sum, v) => sum + sale[v.sku], 0);
       await page.getByTestId('checkout-total').filter({ hasText: money({ amount: expected, currency: chosen.variants[0].price.currency }) }).waitFor();
     }],
     ['a new address is saved at checkout', async () => {
@@ -268,6 +282,33 @@ async function shopper(browser) {
       await page.getByTestId('checkout-error').filter({ hasText: 'Your card was declined' }).waitFor();
       await screenshot(page, 'checkout-declined');
     }],
+    ['a discount code and a shipping method price the order: code, shipping, tax', async () => {
+      // A single-use code of this run's own, made through the admin API.
+      const code = `E2E-${run}`.toUpperCase();
+      const token = await adminToken(page.request);
+      const created = await page.request.put(`${BASE}/api/cart/admin/discount-codes/${code}`, {
+        headers: { authorization: `Bearer ${token}` },
+        data: { description: 'e2e', value: { type: 'percent', basisPoints: 1000 }, usageLimit: 1 },
+      });
+      check(created.ok(), `creating the code answered ${created.status()}`);
+      await page.getByTestId('discount-code').fill(code.toLowerCase());
+      await page.getByTestId('apply-code').click();
+      await page.getByTestId('applied-code').filter({ hasText: code }).waitFor();
+      await page.getByTestId('shipping-option').first().waitFor();
+      await page.getByRole('radio', { name: /^Express/ }).check();
+      const currency = chosen.variants[0].price.currency;
+      const goods = chosen.variants.reduce((sum, v) => sum + sale[v.sku] - halfUp(sale[v.sku], 1000, 10_000), 0);
+      const discount = chosen.variants.reduce((sum, v) => sum + halfUp(sale[v.sku], 1000, 10_000), 0);
+      // The demo store (DE, prices include 19 % tax): express is 14.90 whatever the weight.
+      await page.getByTestId('summary-discount').filter({ hasText: money({ amount: discount, currency }) }).waitFor();
+      await page.getByTestId('summary-shipping').filter({ hasText: money({ amount: 1490, currency }) }).waitFor();
+      await page.getByTestId('checkout-total').filter({ hasText: money({ amount: goods + 1490, currency }) }).waitFor();
+      const tax = chosen.variants.reduce((sum, v) => sum + halfUp(sale[v.sku] - halfUp(sale[v.sku], 1000, 10_000), 1900, 11_900), 0) + halfUp(1490, 1900, 11_900);
+      await page.getByTestId('summary-tax').filter({ hasText: money({ amount: tax, currency }) }).waitFor();
+      check((await page.getByTestId('line-tax').count()) === 2, 'tax is not shown per line');
+      await screenshot(page, 'checkout-priced');
+      await audit(page, 'checkout-priced');
+    }],
     ['a double click on "Place order" makes one order', async () => {
       await page.getByTestId('card-number').fill('4242 4242 4242 4242');
       await page.getByTestId('place-order').dblclick();
@@ -275,6 +316,9 @@ async function shopper(browser) {
       placedOrderId = new URL(page.url()).pathname.split('/').pop();
       await page.getByTestId('order-placed').waitFor();
       check((await page.getByTestId('order-line').count()) === 2, 'the order does not have two lines');
+      await page.getByTestId('order-shipping-method').filter({ hasText: 'Express' }).waitFor();
+      await page.getByTestId('summary-discount').filter({ hasText: `E2E-${run}`.toUpperCase() }).waitFor();
+      check((await page.getByTestId('order-line-tax').count()) === 2, 'the order does not show tax per line');
       await screenshot(page, 'order');
       await audit(page, 'order');
     }],
@@ -412,6 +456,18 @@ async function admin(browser) {
       await row.getByRole('button', { name: 'Mark shipped' }).click();
       await row.getByText('Shipped').waitFor();
       await screenshot(page, 'admin-orders');
+    }],
+    ['the pricing rules are listed: promotions, codes, shipping zones and tax', async () => {
+      await page.goto(`${BASE}/admin/promotions`);
+      await page.getByTestId('promotion-row').first().waitFor();
+      await page.getByTestId('code-row').filter({ hasText: 'WELCOME10' }).waitFor();
+      await screenshot(page, 'admin-promotions');
+      await audit(page, 'admin-promotions');
+      await page.goto(`${BASE}/admin/shipping`);
+      await page.getByTestId('zone-row').filter({ hasText: '(DE)' }).waitFor();
+      await page.getByTestId('tax-form').waitFor();
+      await screenshot(page, 'admin-shipping');
+      await audit(page, 'admin-shipping');
     }],
     ['its stock is looked up and set', async () => {
       await page.getByRole('tab', { name: 'Stock' }).click();

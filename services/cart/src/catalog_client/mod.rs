@@ -75,6 +75,12 @@ pub struct SkuView {
     pub available: i64,
     #[serde(default)]
     pub image: Option<String>,
+    /// The product's categories (for promotions and codes by category).
+    #[serde(default)]
+    pub category_ids: Vec<String>,
+    /// The variant's shipping weight, when the catalog knows it.
+    #[serde(default)]
+    pub weight_grams: Option<i64>,
 }
 
 impl SkuView {
@@ -144,6 +150,36 @@ impl CatalogClient {
             StatusCode::NOT_FOUND => Ok(None),
             _ => Err(refused(status, &body)),
         }
+    }
+
+    /// The id of the category with this slug, among the first 100 of the tree (for demo data).
+    pub async fn category_id(&self, slug: &str) -> Result<Option<String>, CatalogError> {
+        #[derive(Deserialize)]
+        struct Category {
+            id: String,
+            slug: String,
+        }
+        #[derive(Deserialize)]
+        struct Categories {
+            items: Vec<Category>,
+        }
+        let (status, body) = self
+            .call(
+                Method::GET,
+                "/api/catalog/categories?limit=100",
+                None,
+                Retry::Idempotent,
+            )
+            .await?;
+        if status != StatusCode::OK {
+            return Err(refused(status, &body));
+        }
+        let categories: Categories = decode(&body)?;
+        Ok(categories
+            .items
+            .into_iter()
+            .find(|c| c.slug == slug)
+            .map(|c| c.id))
     }
 
     /// Reserves every line or none; a replay of the same order is a success.

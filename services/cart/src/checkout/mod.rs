@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::error::{self, Error};
 use crate::ids::IdempotencyKey;
+use crate::pricing::quote::{PricingChoices, ShippingAddress};
 use idempotency::{Begin, StoredResponse};
 use saga::Outcome;
 
@@ -30,6 +31,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct CheckoutRequest {
     /// From the payment provider's client SDK; with the sandbox, one of its test card numbers.
     pub payment_token: String,
+    /// Required when the store has shipping zones; its country decides methods and tax.
+    #[serde(default)]
+    pub shipping_address: Option<ShippingAddress>,
+    /// One of the methods a quote offers for the address' country.
+    #[serde(default)]
+    pub shipping_method_id: Option<String>,
+    #[serde(default)]
+    pub discount_code: Option<String>,
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, Error> {
@@ -56,8 +65,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, Error> {
         (status = 400, description = "Missing or malformed Idempotency-Key", body = Problem),
         (status = 401, description = "Not signed in", body = Problem),
         (status = 402, description = "Declined; the FAILED order's id and reason", body = Problem),
-        (status = 409, description = "Out of stock, or the key's first request is still running", body = Problem),
-        (status = 422, description = "Empty cart, a SKU not sold, bad body, or the key reused with another body", body = Problem),
+        (status = 409, description = "Out of stock, the discount code was just used up, or the key's first request is still running", body = Problem),
+        (status = 422, description = "Empty cart, a SKU not sold, a code that cannot be used, a missing or unknown shipping method, bad body, or the key reused with another body", body = Problem),
         (status = 502, description = "The payment provider failed", body = Problem),
         (status = 503, description = "The catalog is down; retry with the same key", body = Problem)))]
 async fn checkout(
@@ -71,7 +80,19 @@ async fn checkout(
     if token.is_empty() || token.len() > 200 {
         return Err(Error::invalid("paymentToken", "must be 1–200 characters"));
     }
-    let fingerprint = idempotency::fingerprint(&["checkout/v1", token]);
+    let choices = PricingChoices {
+        shipping_address: request.shipping_address,
+        shipping_method_id: request.shipping_method_id,
+        discount_code: request.discount_code,
+    };
+    // Without pricing choices the fingerprint stays what it was before they existed.
+    let fingerprint = if choices == PricingChoices::default() {
+        idempotency::fingerprint(&["checkout/v1", token])
+    } else {
+        let choices_json =
+            serde_json::to_string(&choices).map_err(|e| Error::Internal(e.to_string()))?;
+        idempotency::fingerprint(&["checkout/v1", token, &choices_json])
+    };
     let user = principal.user_id.as_str();
     match idempotency::begin(
         &state.db,
@@ -85,7 +106,7 @@ async fn checkout(
         Begin::Replay(stored) => return Ok(replay(stored, true)),
         Begin::Started => {}
     }
-    let claim = match saga::create_order(&state, user, Some(&key), token).await {
+    let claim = match saga::create_priced_order(&state, user, Some(&key), token, &choices).await {
         Ok(claim) => claim,
         Err(error) => {
             // Nothing happened, so the same key may be used again.

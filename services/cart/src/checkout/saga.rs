@@ -21,10 +21,13 @@ use crate::carts::CartOwner;
 use crate::catalog_client::{CatalogError, ReservationLine};
 use crate::error::Error;
 use crate::ids::{IdempotencyKey, OrderId, Sku};
-use crate::money;
+use crate::money::Currency;
 use crate::orders::{Order, OrderLine, OrderStatus, SagaStep, store};
 use crate::outbox;
 use crate::payments::{AuthorizeRequest, PaymentError};
+use crate::pricing::LineInput;
+use crate::pricing::quote::{self, PricingChoices};
+use crate::promotions::codes;
 
 /// The right to drive one order, held until the lease runs out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,20 +74,41 @@ pub async fn create_order(
     key: Option<&IdempotencyKey>,
     payment_token: &str,
 ) -> Result<Claim, Error> {
+    create_priced_order(state, user, key, payment_token, &PricingChoices::default()).await
+}
+
+/// [`create_order`] with the shopper's pricing choices: the lines are priced by
+/// [`pricing`](crate::pricing) (catalogue promotion → code → shipping → tax), the order keeps
+/// that snapshot, and a discount code is redeemed in the transaction that creates the order.
+pub async fn create_priced_order(
+    state: &AppState,
+    user: &str,
+    key: Option<&IdempotencyKey>,
+    payment_token: &str,
+    choices: &PricingChoices,
+) -> Result<Claim, Error> {
     let cart = state.carts.lines(&CartOwner::User(user.to_owned())).await?;
     if cart.is_empty() {
         return Err(Error::invalid("cart", "is empty"));
     }
-    let lines = reprice(state, &cart).await?;
-    let total = money::total(lines.iter().map(|l| (&l.unit_price, l.quantity)))
-        .ok_or_else(|| Error::invalid("cart", "mixes currencies or is too large to total"))?;
+    let (mut lines, inputs, currency) = reprice(state, &cart).await?;
+    let quote = quote::price_lines(state, currency, &inputs, choices, Some(user), true).await?;
+    let mut priced = quote
+        .pricing
+        .ok_or_else(|| Error::invalid("cart", "is empty"))?;
+    priced.shipping_address = quote.shipping_address;
+    for (line, priced_line) in lines.iter_mut().zip(&priced.lines) {
+        line.unit_price = priced_line.unit_price;
+        line.line_total = priced_line.line_amount;
+    }
     let now = chrono::Utc::now();
     let order = Order {
         id: OrderId::generate(),
         user_id: user.to_owned(),
         status: OrderStatus::Pending,
         lines,
-        total,
+        total: priced.total,
+        pricing: Some(priced),
         failure: None,
         version: 1,
         created_at: now,
@@ -100,6 +124,13 @@ pub async fn create_order(
     };
     let mut tx = state.db.begin().await?;
     store::insert_pending(&mut tx, &order, claim.token, state.checkout.saga_lease).await?;
+    if let Some(code) = order
+        .pricing
+        .as_ref()
+        .and_then(|p| p.discount_code.as_deref())
+    {
+        codes::redeem(&mut tx, code, user, &order.id).await?;
+    }
     if let Some(key) = key {
         idempotency::attach_order(&mut tx, user, key.as_str(), &order.id).await?;
     }
@@ -107,13 +138,19 @@ pub async fn create_order(
     Ok(claim)
 }
 
-/// Current catalog prices for the cart's lines. Unknown SKUs are a 422 and short stock a 409,
-/// both before any order exists; the reservation still decides under concurrency.
-async fn reprice(state: &AppState, cart: &[(Sku, i64)]) -> Result<Vec<OrderLine>, Error> {
+/// Current catalog prices for the cart's lines, with what pricing needs to know of each SKU.
+/// Unknown SKUs are a 422 and short stock a 409, both before any order exists; the
+/// reservation still decides under concurrency.
+async fn reprice(
+    state: &AppState,
+    cart: &[(Sku, i64)],
+) -> Result<(Vec<OrderLine>, Vec<LineInput>, Currency), Error> {
     let found = try_join_all(cart.iter().map(|(sku, _)| state.catalog.sku(sku))).await?;
     let mut unknown = Vec::new();
     let mut short = Vec::new();
     let mut lines = Vec::with_capacity(cart.len());
+    let mut inputs = Vec::with_capacity(cart.len());
+    let mut currency = None;
     for (index, ((sku, quantity), item)) in cart.iter().zip(found).enumerate() {
         match item.filter(|i| i.for_sale()) {
             None => unknown.push(FieldError::new(
@@ -125,9 +162,14 @@ async fn reprice(state: &AppState, cart: &[(Sku, i64)]) -> Result<Vec<OrderLine>
                 format!("only {} of {sku} available", item.available.max(0)),
             )),
             Some(item) => {
+                if currency.is_some_and(|c| c != item.price.currency) {
+                    return Err(Error::invalid("cart", "mixes currencies"));
+                }
+                currency = Some(item.price.currency);
                 let line_total = item.price.checked_mul(*quantity).ok_or_else(|| {
                     Error::invalid(&format!("lines[{index}].quantity"), "is too large")
                 })?;
+                inputs.push(quote::line_input(&item, *quantity));
                 lines.push(OrderLine {
                     sku: sku.clone(),
                     title: item.title,
@@ -145,7 +187,8 @@ async fn reprice(state: &AppState, cart: &[(Sku, i64)]) -> Result<Vec<OrderLine>
     if !short.is_empty() {
         return Err(out_of_stock(short));
     }
-    Ok(lines)
+    let currency = currency.ok_or_else(|| Error::invalid("cart", "is empty"))?;
+    Ok((lines, inputs, currency))
 }
 
 fn out_of_stock(errors: Vec<FieldError>) -> Error {
@@ -355,6 +398,7 @@ async fn compensate(state: &AppState, claim: &Claim, order: &Order) -> Result<St
     let Some(failed) = finish(&mut tx, claim, "FAILED", SagaStep::Compensating).await? else {
         return Ok(Step::LostLease);
     };
+    codes::release(&mut tx, &failed.id).await?;
     let response = answer(&mut tx, &failed).await?;
     tx.commit().await?;
     tracing::info!(order = %claim.order, "order failed and compensated");

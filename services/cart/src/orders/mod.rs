@@ -55,6 +55,9 @@ pub struct Order {
     pub status: OrderStatus,
     pub lines: Vec<OrderLine>,
     pub total: Money,
+    /// What was charged: promotions, code, shipping and tax per line and in total.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<crate::pricing::PricedOrder>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
     pub version: i64,

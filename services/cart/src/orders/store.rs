@@ -12,7 +12,7 @@ use crate::money::{Currency, Money};
 
 const ORDER_COLUMNS: &str = "id, user_id, status, saga_step, currency, total_amount, payment_token,
     authorization_id, failure_reason, failure_detail, failure_errors, idempotency_key, version,
-    created_at, updated_at";
+    created_at, updated_at, pricing";
 
 fn currency(code: &str) -> Result<Currency, Error> {
     Currency::parse(code).ok_or_else(|| Error::Internal(format!("stored currency {code:?}")))
@@ -33,6 +33,11 @@ fn order_from_row(row: &sqlx::postgres::PgRow) -> Result<Order, Error> {
             .ok_or_else(|| Error::Internal(format!("stored saga step {step:?}")))?,
         lines: Vec::new(),
         total: Money::new(row.try_get("total_amount")?, currency),
+        pricing: row
+            .try_get::<Option<serde_json::Value>, _>("pricing")?
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| Error::Internal(format!("stored pricing: {e}")))?,
         failure: match reason {
             Some(reason) => Some(Failure {
                 reason,
@@ -136,8 +141,8 @@ pub async fn insert_pending(
 ) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO orders (id, user_id, status, saga_step, currency, total_amount, payment_token,
-                             idempotency_key, lease_token, lease_until)
-         VALUES ($1, $2, 'PENDING', 'created', $3, $4, $5, $6, $7, now() + make_interval(secs => $8))",
+                             idempotency_key, lease_token, lease_until, pricing)
+         VALUES ($1, $2, 'PENDING', 'created', $3, $4, $5, $6, $7, now() + make_interval(secs => $8), $9)",
     )
     .bind(order.id.as_uuid())
     .bind(&order.user_id)
@@ -147,6 +152,14 @@ pub async fn insert_pending(
     .bind(&order.idempotency_key)
     .bind(lease_token)
     .bind(lease.as_secs_f64())
+    .bind(
+        order
+            .pricing
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| Error::Internal(e.to_string()))?,
+    )
     .execute(&mut *conn)
     .await?;
     let positions: Vec<i32> = (0..).take(order.lines.len()).collect();

@@ -121,6 +121,39 @@ impl Catalog {
         );
     }
 
+    /// Creates a product from a whole `ProductInput` body.
+    pub async fn product_from(&self, body: Value) {
+        let response = self
+            .http
+            .post(format!("{}/api/catalog/products", self.url))
+            .bearer_auth(&self.admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "{:?}",
+            response.text().await
+        );
+    }
+
+    /// A top-level category; returns its id.
+    pub async fn category(&self, slug: &str) -> String {
+        let response = self
+            .http
+            .post(format!("{}/api/catalog/categories", self.url))
+            .bearer_auth(&self.admin)
+            .json(&json!({"slug": slug, "name": slug}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
     pub async fn set_stock(&self, sku: &str, on_hand: i64) {
         let response = self
             .http
@@ -365,6 +398,29 @@ impl TestApp {
             Some(json!({"paymentToken": card})),
         )
         .await
+    }
+
+    /// Checkout with pricing choices (address, method, code) merged into the body.
+    pub async fn checkout_with(&self, user: &str, key: &str, card: &str, choices: Value) -> Reply {
+        let token = token(user, &["customer"]);
+        let mut body = json!({"paymentToken": card});
+        if let (Some(body), Some(choices)) = (body.as_object_mut(), choices.as_object()) {
+            body.extend(choices.clone());
+        }
+        self.request(
+            Method::POST,
+            "/api/cart/checkout",
+            Some(&token),
+            &[("idempotency-key", key)],
+            Some(body),
+        )
+        .await
+    }
+
+    /// An admin's request.
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.request(method, path, Some(&self.admin), &[], body)
+            .await
     }
 
     pub async fn order_count(&self) -> i64 {

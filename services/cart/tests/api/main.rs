@@ -10,5 +10,6 @@ mod crash;
 mod events;
 mod openapi;
 mod orders;
+mod pricing;
 mod recovery;
 mod summary;

@@ -18,6 +18,21 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/cart/admin/orders/summary", &["get"]),
     ("/api/cart/admin/orders/{id}", &["get"]),
     ("/api/cart/admin/orders/{id}/status", &["post"]),
+    ("/api/cart/quote", &["post"]),
+    ("/api/cart/prices", &["post"]),
+    ("/api/cart/admin/tax", &["get", "put"]),
+    ("/api/cart/admin/shipping-zones", &["get"]),
+    (
+        "/api/cart/admin/shipping-zones/{id}",
+        &["get", "put", "delete"],
+    ),
+    ("/api/cart/admin/promotions", &["get"]),
+    ("/api/cart/admin/promotions/{id}", &["get", "put", "delete"]),
+    ("/api/cart/admin/discount-codes", &["get"]),
+    (
+        "/api/cart/admin/discount-codes/{code}",
+        &["get", "put", "delete"],
+    ),
 ];
 
 #[tokio::test]
@@ -49,6 +64,7 @@ async fn the_openapi_document_lists_every_route() {
     for (path, methods) in ROUTES {
         let path = path
             .replace("{sku}", "MUG")
+            .replace("{code}", "WELCOME10")
             .replace("{id}", "0190a0b0-0000-7000-8000-000000000000");
         for method in *methods {
             let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();

@@ -235,6 +235,11 @@ pub struct SkuView {
     pub available: i64,
     pub image: Option<String>,
     pub version: i64,
+    /// The product's categories (the cart prices promotions and codes by category).
+    pub category_ids: Vec<String>,
+    /// The variant's shipping weight, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_grams: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/catalog/skus/{sku}", tag = "products",
@@ -271,5 +276,7 @@ pub async fn get_sku(
         available: row.get("available"),
         image: product.images.first().map(|i| i.urls.thumbnail.clone()),
         version: product.version,
+        category_ids: product.category_ids.clone(),
+        weight_grams: variant.weight_grams,
     }))
 }

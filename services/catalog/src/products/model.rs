@@ -64,6 +64,9 @@ pub struct Variant {
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
     pub in_stock: bool,
+    /// Shipping weight in grams, for weight-based shipping rates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_grams: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -113,10 +116,15 @@ pub struct VariantInput {
     /// Units on hand; sets the ledger's count when given (never below what is reserved).
     #[serde(default)]
     pub stock: Option<i64>,
+    /// Shipping weight in grams (1–1000000), for weight-based shipping rates.
+    #[serde(default)]
+    pub weight_grams: Option<i64>,
 }
 
 pub const MAX_VARIANTS: usize = 100;
 pub const MAX_CATEGORIES: usize = 20;
+/// One tonne: more is a typing mistake, not a parcel.
+pub const MAX_WEIGHT_GRAMS: i64 = 1_000_000;
 const MAX_ATTRIBUTES: usize = 20;
 
 /// Attribute names become document keys: no `$`, no `.`, nothing a query could mistake for an operator.
@@ -222,6 +230,15 @@ impl ProductInput {
                 );
             }
             if variant
+                .weight_grams
+                .is_some_and(|g| !(1..=MAX_WEIGHT_GRAMS).contains(&g))
+            {
+                errors.push(FieldError::new(
+                    field("weightGrams"),
+                    format!("must be between 1 and {MAX_WEIGHT_GRAMS}"),
+                ));
+            }
+            if variant
                 .stock
                 .is_some_and(|s| !(0..=1_000_000_000).contains(&s))
             {
@@ -250,6 +267,20 @@ mod tests {
             "variants": [{"sku": "TEE-RED-M", "price": {"amount": 1999, "currency": "EUR"}, "attributes": {"size": "M"}}]
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn a_weight_must_be_positive_and_at_most_a_tonne() {
+        let mut product = input();
+        product.variants[0].weight_grams = Some(0);
+        let Err(Error::Invalid(errors)) = product.validate() else {
+            panic!("a zero weight passed");
+        };
+        assert_eq!(errors[0].field, "variants[0].weightGrams");
+        product.variants[0].weight_grams = Some(MAX_WEIGHT_GRAMS + 1);
+        assert!(product.validate().is_err());
+        product.variants[0].weight_grams = Some(350);
+        assert!(product.validate().is_ok());
     }
 
     #[test]

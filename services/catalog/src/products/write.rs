@@ -341,6 +341,7 @@ fn build(
             title: v.title.map(|t| t.trim().to_owned()),
             price: v.price,
             attributes: v.attributes,
+            weight_grams: v.weight_grams,
         })
         .collect();
     // Validation guarantees at least one variant and a single currency.

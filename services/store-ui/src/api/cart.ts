@@ -4,7 +4,23 @@
 
 import * as session from '../auth/session';
 import { request, type RequestOptions } from './http';
-import type { Cart, Order, OrderStatus, OrdersSummary, Page } from './types';
+import type {
+  Cart,
+  DiscountCode,
+  DiscountCodeInput,
+  Order,
+  OrderStatus,
+  OrdersSummary,
+  Page,
+  PricingChoices,
+  Promotion,
+  PromotionInput,
+  Quote,
+  SalePrices,
+  ShippingZone,
+  ShippingZoneInput,
+  TaxSettings,
+} from './types';
 
 const BASE = '/api/cart';
 const GUEST_KEY = 'storefront.cartId';
@@ -58,12 +74,18 @@ export const cartApi = {
       setGuestCartId(null);
     }
   },
-  checkout: (paymentToken: string, idempotencyKey: string) =>
+  checkout: (paymentToken: string, idempotencyKey: string, choices: PricingChoices = {}) =>
     request<Order>(`${BASE}/checkout`, {
       method: 'POST',
-      body: { paymentToken },
+      body: { paymentToken, ...choices },
       headers: { 'idempotency-key': idempotencyKey },
     }),
+  /** The cart priced with the promotions in force, a code, and the address and method chosen. */
+  quote: (choices: PricingChoices, signal?: AbortSignal) =>
+    cartRequest<Quote>(`${BASE}/quote`, { method: 'POST', body: choices, signal }),
+  /** Sale prices of SKUs under the catalogue promotions in force. */
+  salePrices: (skus: string[], signal?: AbortSignal) =>
+    request<SalePrices>(`${BASE}/prices`, { method: 'POST', body: { skus }, signal }),
   orders: (cursor?: string, signal?: AbortSignal) =>
     request<Page<Order>>(`${BASE}/orders`, { query: { cursor, limit: 20 }, signal }),
   order: (id: string, signal?: AbortSignal) => request<Order>(`${BASE}/orders/${encodeURIComponent(id)}`, { signal }),
@@ -79,4 +101,20 @@ export const cartApi = {
     }),
   summary: (since: string, signal?: AbortSignal) =>
     request<OrdersSummary>(`${BASE}/admin/orders/summary`, { query: { since }, signal }),
+
+  // admin: pricing rules (PUT creates or replaces)
+  tax: (signal?: AbortSignal) => request<TaxSettings>(`${BASE}/admin/tax`, { signal }),
+  saveTax: (settings: TaxSettings) => request<TaxSettings>(`${BASE}/admin/tax`, { method: 'PUT', body: settings }),
+  zones: (signal?: AbortSignal) => request<Page<ShippingZone>>(`${BASE}/admin/shipping-zones`, { query: { limit: 100 }, signal }),
+  saveZone: (id: string, input: ShippingZoneInput) =>
+    request<ShippingZone>(`${BASE}/admin/shipping-zones/${encodeURIComponent(id)}`, { method: 'PUT', body: input }),
+  deleteZone: (id: string) => request<void>(`${BASE}/admin/shipping-zones/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  promotions: (signal?: AbortSignal) => request<Page<Promotion>>(`${BASE}/admin/promotions`, { query: { limit: 100 }, signal }),
+  savePromotion: (id: string, input: PromotionInput) =>
+    request<Promotion>(`${BASE}/admin/promotions/${encodeURIComponent(id)}`, { method: 'PUT', body: input }),
+  deletePromotion: (id: string) => request<void>(`${BASE}/admin/promotions/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  codes: (signal?: AbortSignal) => request<Page<DiscountCode>>(`${BASE}/admin/discount-codes`, { query: { limit: 100 }, signal }),
+  saveCode: (code: string, input: DiscountCodeInput) =>
+    request<DiscountCode>(`${BASE}/admin/discount-codes/${encodeURIComponent(code)}`, { method: 'PUT', body: input }),
+  deleteCode: (code: string) => request<void>(`${BASE}/admin/discount-codes/${encodeURIComponent(code)}`, { method: 'DELETE' }),
 };

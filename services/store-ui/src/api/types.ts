@@ -53,4 +53,27 @@ export type OrderLine = Cart_['OrderLine'];
 export type Order = Cart_['Order'];
 export type OrdersSummary = Cart_['Summary'];
 
+// --- pricing (cart service) ---
+
+export type Quote = Cart_['Quote'];
+export type PricedOrder = Cart_['PricedOrder'];
+export type PricedLine = Cart_['PricedLine'];
+export type ShippingOption = Cart_['ShippingOption'];
+export type ShippingAddress = Cart_['ShippingAddress'];
+export type PricingChoices = Cart_['PricingChoices'];
+export type SalePrices = Cart_['SalePrices'];
+export type SalePrice = Cart_['SalePrice'];
+export type DiscountValue = Cart_['DiscountValue'];
+export type Target = Cart_['Target'];
+export type TaxSettings = Cart_['TaxSettings'];
+export type TaxRate = Cart_['TaxRate'];
+export type ShippingZone = Cart_['Zone'];
+export type ShippingZoneInput = Cart_['ZoneInput'];
+export type ShippingMethod = Cart_['ShippingMethod'];
+export type ShippingRate = Cart_['ShippingRate'];
+export type Promotion = Cart_['PromotionView'];
+export type PromotionInput = Cart_['PromotionInput'];
+export type DiscountCode = Cart_['DiscountCodeView'];
+export type DiscountCodeInput = Cart_['DiscountCodeInput'];
+
 export type LowStockItem = CatalogLowStock['items'][number];

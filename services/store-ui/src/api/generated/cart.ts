@@ -19,6 +19,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cart/admin/discount-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Discount codes with their use counts, by code (admin). */
+        get: operations["list_codes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cart/admin/discount-codes/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One code (admin). */
+        get: operations["get_code"];
+        /** Creates or replaces a discount code (admin). Idempotent; keeps the use count. */
+        put: operations["put_code"];
+        post?: never;
+        /** Deletes a code (admin); orders that used it keep it in their snapshot. */
+        delete: operations["delete_code"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cart/admin/orders": {
         parameters: {
             query?: never;
@@ -85,6 +121,96 @@ export interface paths {
          *     announces `OrderCancelled`.
          */
         post: operations["change_status"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cart/admin/promotions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Catalogue promotions, by id (admin). */
+        get: operations["list_promotions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cart/admin/promotions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One promotion (admin). */
+        get: operations["get_promotion"];
+        /** Creates or replaces a catalogue promotion (admin). Idempotent. */
+        put: operations["put_promotion"];
+        post?: never;
+        /** Deletes a promotion (admin). Deleting twice is fine. */
+        delete: operations["delete_promotion"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cart/admin/shipping-zones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Shipping zones, by id (admin). */
+        get: operations["list_zones"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cart/admin/shipping-zones/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One zone (admin). */
+        get: operations["get_zone"];
+        /** Creates or replaces a zone with its countries and methods (admin). Idempotent. */
+        put: operations["put_zone"];
+        post?: never;
+        /** Deletes a zone (admin); its countries are then not shipped to. Deleting twice is fine. */
+        delete: operations["delete_zone"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cart/admin/tax": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The store's tax settings (admin). */
+        get: operations["get_tax"];
+        /** Replaces the tax settings and all rates (admin). Idempotent. */
+        put: operations["put_tax"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -202,6 +328,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cart/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sale prices of SKUs under the catalogue promotions in force, for product and cart pages.
+         *     Checkout reprices; this is for display.
+         */
+        post: operations["sale_prices"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cart/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prices the caller's cart (a signed-in user's, or the guest cart in `X-Cart-Id`) with the
+         *     promotions in force, an optional code, and the address and method chosen. Lines the catalog
+         *     no longer sells are left out. Nothing is stored; checkout prices again.
+         */
+        post: operations["quote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -213,6 +380,11 @@ export interface components {
              */
             quantity?: number | null;
             sku: string;
+        };
+        /** @description A promotion as shown on a line. */
+        AppliedPromotion: {
+            id: string;
+            name: string;
         };
         CartLineView: {
             /**
@@ -241,8 +413,71 @@ export interface components {
             subtotal?: components["schemas"]["Money"] | null;
         };
         CheckoutRequest: {
+            discountCode?: string | null;
             /** @description From the payment provider's client SDK; with the sandbox, one of its test card numbers. */
             paymentToken: string;
+            shippingAddress?: components["schemas"]["ShippingAddress"] | null;
+            /** @description One of the methods a quote offers for the address' country. */
+            shippingMethodId?: string | null;
+        };
+        DiscountCodeInput: {
+            active?: boolean;
+            description?: string;
+            /** Format: date-time */
+            endsAt?: string | null;
+            minimumSubtotal?: components["schemas"]["Money"] | null;
+            /**
+             * Format: int32
+             * @description Uses per customer; none = unlimited.
+             */
+            perCustomerLimit?: number | null;
+            /** Format: date-time */
+            startsAt?: string | null;
+            /** @description Empty: the whole order. */
+            target?: components["schemas"]["Target"];
+            /**
+             * Format: int32
+             * @description Uses in total (1 = single use); none = unlimited.
+             */
+            usageLimit?: number | null;
+            /** @description Percent of the eligible lines, or a fixed amount off the order (split over them). */
+            value: components["schemas"]["DiscountValue"];
+        };
+        DiscountCodeView: {
+            active: boolean;
+            code: string;
+            description: string;
+            /** Format: date-time */
+            endsAt?: string | null;
+            minimumSubtotal?: components["schemas"]["Money"] | null;
+            /** Format: int32 */
+            perCustomerLimit?: number | null;
+            /** Format: date-time */
+            startsAt?: string | null;
+            target: components["schemas"]["Target"];
+            /**
+             * Format: int32
+             * @description Orders that used it (failed orders give their use back).
+             */
+            timesUsed: number;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: int32 */
+            usageLimit?: number | null;
+            value: components["schemas"]["DiscountValue"];
+            /** Format: int64 */
+            version: number;
+        };
+        /** @description How much a promotion or code takes off. */
+        DiscountValue: {
+            /** Format: int64 */
+            basisPoints: number;
+            /** @enum {string} */
+            type: "percent";
+        } | {
+            amount: components["schemas"]["Money"];
+            /** @enum {string} */
+            type: "fixed";
         };
         /**
          * @description Why an order failed: a stable `reason` code (`out_of_stock`, `payment_declined`,
@@ -280,6 +515,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             lines: components["schemas"]["OrderLine"][];
+            pricing?: components["schemas"]["PricedOrder"] | null;
             status: components["schemas"]["OrderStatus"];
             total: components["schemas"]["Money"];
             /** Format: date-time */
@@ -300,6 +536,35 @@ export interface components {
         /** @enum {string} */
         OrderStatus: "PENDING" | "CONFIRMED" | "FAILED" | "SHIPPED" | "CANCELLED";
         /** @description `{"items": [...], "nextCursor": ...}`; `nextCursor` is absent on the last page. */
+        Page_DiscountCodeView: {
+            items: {
+                active: boolean;
+                code: string;
+                description: string;
+                /** Format: date-time */
+                endsAt?: string | null;
+                minimumSubtotal?: components["schemas"]["Money"] | null;
+                /** Format: int32 */
+                perCustomerLimit?: number | null;
+                /** Format: date-time */
+                startsAt?: string | null;
+                target: components["schemas"]["Target"];
+                /**
+                 * Format: int32
+                 * @description Orders that used it (failed orders give their use back).
+                 */
+                timesUsed: number;
+                /** Format: date-time */
+                updatedAt: string;
+                /** Format: int32 */
+                usageLimit?: number | null;
+                value: components["schemas"]["DiscountValue"];
+                /** Format: int64 */
+                version: number;
+            }[];
+            nextCursor?: string | null;
+        };
+        /** @description `{"items": [...], "nextCursor": ...}`; `nextCursor` is absent on the last page. */
         Page_Order: {
             items: {
                 /** Format: date-time */
@@ -308,6 +573,7 @@ export interface components {
                 /** Format: uuid */
                 id: string;
                 lines: components["schemas"]["OrderLine"][];
+                pricing?: components["schemas"]["PricedOrder"] | null;
                 status: components["schemas"]["OrderStatus"];
                 total: components["schemas"]["Money"];
                 /** Format: date-time */
@@ -318,6 +584,100 @@ export interface components {
             }[];
             nextCursor?: string | null;
         };
+        /** @description `{"items": [...], "nextCursor": ...}`; `nextCursor` is absent on the last page. */
+        Page_PromotionView: {
+            items: {
+                active: boolean;
+                /** Format: date-time */
+                endsAt?: string | null;
+                id: string;
+                name: string;
+                /** Format: date-time */
+                startsAt?: string | null;
+                target: components["schemas"]["Target"];
+                /** Format: date-time */
+                updatedAt: string;
+                value: components["schemas"]["DiscountValue"];
+                /** Format: int64 */
+                version: number;
+            }[];
+            nextCursor?: string | null;
+        };
+        /** @description `{"items": [...], "nextCursor": ...}`; `nextCursor` is absent on the last page. */
+        Page_Zone: {
+            items: {
+                countries: string[];
+                id: string;
+                methods: components["schemas"]["ShippingMethod"][];
+                name: string;
+                /** Format: date-time */
+                updatedAt: string;
+                /** Format: int64 */
+                version: number;
+            }[];
+            nextCursor?: string | null;
+        };
+        PriceTier: {
+            amount: components["schemas"]["Money"];
+            /** @description Orders whose goods (after discounts) reach this amount cost `amount`. */
+            from: components["schemas"]["Money"];
+        };
+        PricedLine: {
+            /** @description This line's share of the discount code. */
+            discount: components["schemas"]["Money"];
+            /** @description `unitPrice × quantity`. */
+            lineAmount: components["schemas"]["Money"];
+            /** @description The catalog's unit price. */
+            listUnitPrice: components["schemas"]["Money"];
+            promotion?: components["schemas"]["AppliedPromotion"] | null;
+            /** Format: int64 */
+            quantity: number;
+            sku: string;
+            /** @description Tax on `lineAmount − discount` (included in it when prices include tax). */
+            tax: components["schemas"]["Money"];
+            /** @description `lineAmount − discount`, what the line costs (plus `tax` when prices exclude tax). */
+            total: components["schemas"]["Money"];
+            /** @description The unit price after the catalogue promotion (the sale price). */
+            unitPrice: components["schemas"]["Money"];
+        };
+        /** @description The priced order: the quote shown to the shopper and the snapshot an order keeps. */
+        PricedOrder: {
+            currency: string;
+            /** @description Σ line `discount`. */
+            discount: components["schemas"]["Money"];
+            discountCode?: string | null;
+            lines: components["schemas"]["PricedLine"][];
+            pricesIncludeTax: boolean;
+            /** @description What catalogue promotions took off the list prices (already inside `subtotal`). */
+            promotionSavings: components["schemas"]["Money"];
+            shipping?: components["schemas"]["PricedShipping"] | null;
+            shippingAddress?: components["schemas"]["ShippingAddress"] | null;
+            /** @description The shipping amount charged. */
+            shippingAmount: components["schemas"]["Money"];
+            /** @description Σ `lineAmount` (after catalogue promotions, before the code). */
+            subtotal: components["schemas"]["Money"];
+            /** @description Σ line `tax` + shipping tax. */
+            tax: components["schemas"]["Money"];
+            /**
+             * Format: int64
+             * @description Tax rate in basis points (2000 = 20 %).
+             */
+            taxRateBasisPoints: number;
+            /** @description `subtotal − discount + shipping` (+ `tax` when prices exclude tax). */
+            total: components["schemas"]["Money"];
+        };
+        PricedShipping: {
+            amount: components["schemas"]["Money"];
+            methodId: string;
+            name: string;
+            tax: components["schemas"]["Money"];
+        };
+        /** @description The shopper's choices that pricing depends on. */
+        PricingChoices: {
+            discountCode?: string | null;
+            shippingAddress?: components["schemas"]["ShippingAddress"] | null;
+            shippingMethodId?: string | null;
+        };
         /** @description An RFC 9457 problem. Build one with the constructors, then refine it with the `with_*` methods. */
         Problem: {
             detail?: string | null;
@@ -326,6 +686,95 @@ export interface components {
             status: number;
             title: string;
             type: string;
+        };
+        PromotionInput: {
+            active?: boolean;
+            /** Format: date-time */
+            endsAt?: string | null;
+            /** @description Shown to shoppers beside the sale price, e.g. "Summer sale". */
+            name: string;
+            /** Format: date-time */
+            startsAt?: string | null;
+            target?: components["schemas"]["Target"];
+            /** @description Percent of the unit price, or a fixed amount off each unit. */
+            value: components["schemas"]["DiscountValue"];
+        };
+        PromotionView: {
+            active: boolean;
+            /** Format: date-time */
+            endsAt?: string | null;
+            id: string;
+            name: string;
+            /** Format: date-time */
+            startsAt?: string | null;
+            target: components["schemas"]["Target"];
+            /** Format: date-time */
+            updatedAt: string;
+            value: components["schemas"]["DiscountValue"];
+            /** Format: int64 */
+            version: number;
+        };
+        Quote: {
+            pricing?: components["schemas"]["PricedOrder"] | null;
+            /** @description Whether checkout needs an address and a method (the store has shipping zones). */
+            requiresShipping: boolean;
+            shippingAddress?: components["schemas"]["ShippingAddress"] | null;
+            /** @description Methods for the address' country (empty without one). */
+            shippingOptions: components["schemas"]["ShippingOption"][];
+        };
+        SalePrice: {
+            /** @description The catalog's price. */
+            listPrice: components["schemas"]["Money"];
+            /** @description The price after the best catalogue promotion in force. */
+            price: components["schemas"]["Money"];
+            promotion?: components["schemas"]["AppliedPromotion"] | null;
+            sku: string;
+        };
+        SalePriceRequest: {
+            /** @description 1–100 SKUs. */
+            skus: string[];
+        };
+        SalePrices: {
+            /** @description SKUs the catalog does not sell are left out. */
+            items: components["schemas"]["SalePrice"][];
+        };
+        /** @description Where the order goes. Only `country` is needed for pricing; the rest is kept on the order. */
+        ShippingAddress: {
+            city?: string | null;
+            /** @description ISO 3166-1 alpha-2, e.g. DE. */
+            country: string;
+            line1?: string | null;
+            line2?: string | null;
+            name?: string | null;
+            postalCode?: string | null;
+        };
+        /** @description A way to ship to a zone's countries. */
+        ShippingMethod: {
+            freeOver?: components["schemas"]["Money"] | null;
+            /** @description Unique within its zone: 1–64 of `[a-z0-9-]`. */
+            id: string;
+            name: string;
+            rate: components["schemas"]["ShippingRate"];
+        };
+        /** @description A method the shopper may pick, with what it costs for this cart. */
+        ShippingOption: {
+            amount: components["schemas"]["Money"];
+            id: string;
+            name: string;
+        };
+        /** @description How a shipping method charges. */
+        ShippingRate: {
+            amount: components["schemas"]["Money"];
+            /** @enum {string} */
+            type: "flat";
+        } | {
+            tiers: components["schemas"]["WeightTier"][];
+            /** @enum {string} */
+            type: "byWeight";
+        } | {
+            tiers: components["schemas"]["PriceTier"][];
+            /** @enum {string} */
+            type: "byPrice";
         };
         StatusChange: {
             /** @description Why (kept on the event), e.g. "customer request". */
@@ -348,12 +797,60 @@ export interface components {
             /** @description The `since` asked for, in UTC. */
             since: string;
         };
+        /**
+         * @description What a rule applies to: lines whose SKU, product or one of whose categories is listed.
+         *     All lists empty means every line.
+         */
+        Target: {
+            categoryIds?: string[];
+            productIds?: string[];
+            skus?: string[];
+        };
+        TaxRate: {
+            /** @description ISO 3166-1 alpha-2, upper case. */
+            country: string;
+            /**
+             * Format: int64
+             * @description 0–10000 (2000 = 20 %).
+             */
+            rateBasisPoints: number;
+        };
+        TaxSettings: {
+            /** @description Whether catalogue prices already contain tax (tax is then taken out of them). */
+            pricesIncludeTax: boolean;
+            /** @description Countries without a rate pay no tax. */
+            rates: components["schemas"]["TaxRate"][];
+        };
         UpdateLine: {
             /**
              * Format: int64
              * @description 0 removes the line.
              */
             quantity: number;
+        };
+        WeightTier: {
+            amount: components["schemas"]["Money"];
+            /**
+             * Format: int64
+             * @description Parcels up to this weight (inclusive) cost `amount`.
+             */
+            upToGrams: number;
+        };
+        Zone: {
+            countries: string[];
+            id: string;
+            methods: components["schemas"]["ShippingMethod"][];
+            name: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: int64 */
+            version: number;
+        };
+        ZoneInput: {
+            /** @description ISO 3166-1 alpha-2 codes; a country may belong to one zone only. */
+            countries: string[];
+            methods: components["schemas"]["ShippingMethod"][];
+            name: string;
         };
     };
     responses: never;
@@ -434,6 +931,174 @@ export interface operations {
             };
             /** @description A dependency is down */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_codes: {
+        parameters: {
+            query?: {
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string;
+                /** @description 1–100, default 20. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of codes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DiscountCodeView"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad limit or cursor */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_code: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The code (any case) */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The code */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscountCodeView"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such code */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_code: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 1–32 letters, digits, '-' or '_' (stored upper case) */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscountCodeInput"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscountCodeView"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscountCodeView"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid code */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_code: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The code */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Gone */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not an admin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -667,6 +1332,440 @@ export interface operations {
             };
         };
     };
+    list_promotions: {
+        parameters: {
+            query?: {
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string;
+                /** @description 1–100, default 20. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of promotions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PromotionView"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad limit or cursor */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_promotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The promotion id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The promotion */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionView"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such promotion */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_promotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The promotion id: 1–64 of [a-z0-9-] */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromotionInput"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionView"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionView"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid promotion */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_promotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The promotion id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Gone */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_zones: {
+        parameters: {
+            query?: {
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string;
+                /** @description 1–100, default 20. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of zones */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Zone"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad limit or cursor */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_zone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The zone id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The zone */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Zone"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such zone */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_zone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The zone id: 1–64 of [a-z0-9-] */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ZoneInput"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Zone"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Zone"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A country already belongs to another zone */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid zone */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_zone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The zone id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Gone */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_tax: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings and rates */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxSettings"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_tax: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaxSettings"];
+            };
+        };
+        responses: {
+            /** @description The settings as stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxSettings"];
+                };
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A bad country or rate */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     checkout: {
         parameters: {
             query?: never;
@@ -719,7 +1818,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Out of stock, or the key's first request is still running */
+            /** @description Out of stock, the discount code was just used up, or the key's first request is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -728,7 +1827,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Empty cart, a SKU not sold, bad body, or the key reused with another body */
+            /** @description Empty cart, a SKU not sold, a code that cannot be used, a missing or unknown shipping method, bad body, or the key reused with another body */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1032,6 +2131,108 @@ export interface operations {
             };
             /** @description No such order of the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sale_prices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SalePriceRequest"];
+            };
+        };
+        responses: {
+            /** @description Sale prices */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalePrices"];
+                };
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No SKUs, too many, or a malformed one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The catalog is down */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    quote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PricingChoices"];
+            };
+        };
+        responses: {
+            /** @description The priced cart and the shipping options */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Quote"];
+                };
+            };
+            /** @description Malformed body or cart id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A code that cannot be used, an unknown method or a bad address */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The catalog is down */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -418,6 +418,8 @@ export interface components {
              * @description Units that can be reserved now (from the ledger).
              */
             available: number;
+            /** @description The product's categories (the cart prices promotions and codes by category). */
+            categoryIds: string[];
             image?: string | null;
             price: components["schemas"]["Money"];
             productId: string;
@@ -428,6 +430,11 @@ export interface components {
             variantTitle?: string | null;
             /** Format: int64 */
             version: number;
+            /**
+             * Format: int64
+             * @description The variant's shipping weight, when known.
+             */
+            weightGrams?: number | null;
         };
         StockLevel: {
             /** Format: int64 */
@@ -444,6 +451,11 @@ export interface components {
             price: components["schemas"]["Money"];
             sku: string;
             title?: string | null;
+            /**
+             * Format: int64
+             * @description Shipping weight in grams, for weight-based shipping rates.
+             */
+            weightGrams?: number | null;
         };
         VariantInput: {
             attributes?: {
@@ -457,6 +469,11 @@ export interface components {
              */
             stock?: number | null;
             title?: string | null;
+            /**
+             * Format: int64
+             * @description Shipping weight in grams (1–1000000), for weight-based shipping rates.
+             */
+            weightGrams?: number | null;
         };
     };
     responses: never;

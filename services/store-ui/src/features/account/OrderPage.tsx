@@ -17,9 +17,13 @@ import type { Order } from '../../api/types';
 import { RequireAuth } from '../../app/RequireAuth';
 import { Price } from '../../components/Price';
 import { EmptyState, ErrorState, isNotFound } from '../../components/States';
+import { PriceSummary } from '../pricing/PriceSummary';
+import { SalePrice } from '../pricing/SalePrice';
 import { OrderStatusChip, formatDate } from './orderStatus';
 
 export function OrderDetail({ order, asPageTitle = false }: { order: Order; asPageTitle?: boolean }) {
+  const pricing = order.pricing;
+  const pricedLine = (sku: string) => pricing?.lines.find((l) => l.sku === sku);
   return (
     <Card>
       <CardContent>
@@ -42,6 +46,12 @@ export function OrderDetail({ order, asPageTitle = false }: { order: Order; asPa
                 <TableCell>Item</TableCell>
                 <TableCell align="right">Qty</TableCell>
                 <TableCell align="right">Price</TableCell>
+                {pricing ? (
+                  <>
+                    <TableCell align="right">Discount</TableCell>
+                    <TableCell align="right">Tax</TableCell>
+                  </>
+                ) : null}
                 <TableCell align="right">Total</TableCell>
               </TableRow>
             </TableHead>
@@ -57,24 +67,56 @@ export function OrderDetail({ order, asPageTitle = false }: { order: Order; asPa
                   </TableCell>
                   <TableCell align="right">{line.quantity}</TableCell>
                   <TableCell align="right">
-                    <Price money={line.unitPrice} />
+                    <SalePrice price={line.unitPrice} listPrice={pricedLine(line.sku)?.listUnitPrice} promotion={pricedLine(line.sku)?.promotion?.name} />
                   </TableCell>
+                  {pricing ? (
+                    <>
+                      <TableCell align="right">
+                        <Price money={pricedLine(line.sku)?.discount} />
+                      </TableCell>
+                      <TableCell align="right" data-testid="order-line-tax">
+                        <Price money={pricedLine(line.sku)?.tax} />
+                      </TableCell>
+                    </>
+                  ) : null}
                   <TableCell align="right">
                     <Price money={line.lineTotal} />
                   </TableCell>
                 </TableRow>
               ))}
-              <TableRow>
-                <TableCell colSpan={3} sx={{ fontWeight: 700 }}>
-                  Total
-                </TableCell>
-                <TableCell align="right" sx={{ fontWeight: 700 }} data-testid="order-total">
-                  <Price money={order.total} />
-                </TableCell>
-              </TableRow>
+              {pricing ? null : (
+                <TableRow>
+                  <TableCell colSpan={3} sx={{ fontWeight: 700 }}>
+                    Total
+                  </TableCell>
+                  <TableCell align="right" sx={{ fontWeight: 700 }} data-testid="order-total">
+                    <Price money={order.total} />
+                  </TableCell>
+                </TableRow>
+              )}
             </TableBody>
           </Table>
         </Box>
+        {pricing ? (
+          <Box sx={{ display: 'grid', gridTemplateColumns: { xs: '1fr', sm: '1fr 320px' }, gap: 3, mt: 2 }}>
+            <Box>
+              {pricing.shippingAddress ? (
+                <Typography variant="body2" data-testid="order-ship-to">
+                  Ships to:{' '}
+                  {[pricing.shippingAddress.name, pricing.shippingAddress.line1, pricing.shippingAddress.postalCode, pricing.shippingAddress.city, pricing.shippingAddress.country]
+                    .filter(Boolean)
+                    .join(', ')}
+                </Typography>
+              ) : null}
+              {pricing.shipping ? (
+                <Typography variant="body2" data-testid="order-shipping-method">
+                  Shipping: {pricing.shipping.name}
+                </Typography>
+              ) : null}
+            </Box>
+            <PriceSummary pricing={pricing} totalTestId="order-total" />
+          </Box>
+        ) : null}
       </CardContent>
     </Card>
   );

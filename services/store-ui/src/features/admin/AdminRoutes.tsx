@@ -10,6 +10,8 @@ import { Dashboard } from './Dashboard';
 import { OrdersAdmin } from './OrdersAdmin';
 import { ProductEditor } from './ProductEditor';
 import { ProductsAdmin } from './ProductsAdmin';
+import { PromotionsAdmin } from './PromotionsAdmin';
+import { ShippingTaxAdmin } from './ShippingTaxAdmin';
 import { StockAdmin } from './StockAdmin';
 
 const SECTIONS = [
@@ -18,6 +20,8 @@ const SECTIONS = [
   { path: '/admin/categories', label: 'Categories' },
   { path: '/admin/stock', label: 'Stock' },
   { path: '/admin/orders', label: 'Orders' },
+  { path: '/admin/promotions', label: 'Promotions' },
+  { path: '/admin/shipping', label: 'Shipping & tax' },
 ];
 
 function AdminNav() {
@@ -49,6 +53,8 @@ export default function AdminRoutes() {
           <Route path="categories" element={<CategoriesAdmin />} />
           <Route path="stock" element={<StockAdmin />} />
           <Route path="orders" element={<OrdersAdmin />} />
+          <Route path="promotions" element={<PromotionsAdmin />} />
+          <Route path="shipping" element={<ShippingTaxAdmin />} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>
       </Box>

@@ -115,6 +115,7 @@ function VariantRow({ variant, index, errors, onChange, onRemove, canRemove, isN
       {field('currency', 'Currency', { width: 100 })}
       {field('attributes', 'Attributes', { helper: 'colour: red; size: M' })}
       {field('stock', 'Stock on hand', { width: 140, helper: isNew ? undefined : 'blank: unchanged' })}
+      {field('weightGrams', 'Weight (g)', { width: 120, helper: 'for shipping' })}
       <IconButton aria-label={`Remove variant ${index + 1}`} onClick={onRemove} disabled={!canRemove}>
         <DeleteIcon />
       </IconButton>

@@ -12,6 +12,8 @@ export interface VariantDraft {
   attributes: string;
   /** Units on hand to set; blank leaves an existing variant's stock as it is. */
   stock: string;
+  /** Shipping weight in grams; blank: none. */
+  weightGrams: string;
 }
 
 export interface ProductDraft {
@@ -24,7 +26,7 @@ export interface ProductDraft {
   variants: VariantDraft[];
 }
 
-export const emptyVariant = (currency = 'EUR'): VariantDraft => ({ sku: '', title: '', price: '', currency, attributes: '', stock: '' });
+export const emptyVariant = (currency = 'EUR'): VariantDraft => ({ sku: '', title: '', price: '', currency, attributes: '', stock: '', weightGrams: '' });
 
 export const emptyDraft = (): ProductDraft => ({
   slug: '',
@@ -79,6 +81,7 @@ export function draftFromProduct(product: Product): ProductDraft {
       currency: v.price.currency,
       attributes: formatAttributes(v.attributes),
       stock: '',
+      weightGrams: v.weightGrams ? String(v.weightGrams) : '',
     })),
   };
 }
@@ -98,6 +101,7 @@ export function validateDraft(draft: ProductDraft): Record<string, string> {
     else if (parseMajor(v.price, v.currency) === null) errors[`variants[${i}].price`] = 'A price like 19.99';
     if (parseAttributes(v.attributes) === null) errors[`variants[${i}].attributes`] = 'Like “colour: red; size: M”';
     if (v.stock.trim() !== '' && !/^\d+$/.test(v.stock.trim())) errors[`variants[${i}].stock`] = 'A whole number';
+    if (v.weightGrams.trim() !== '' && !/^[1-9]\d{0,6}$/.test(v.weightGrams.trim())) errors[`variants[${i}].weightGrams`] = 'Grams, 1–1000000';
   });
   return errors;
 }
@@ -116,6 +120,7 @@ export function draftToInput(draft: ProductDraft): ProductInput {
       price: { amount: parseMajor(v.price, v.currency) ?? 0, currency: v.currency },
       attributes: parseAttributes(v.attributes) ?? {},
       ...(v.stock.trim() === '' ? {} : { stock: Number(v.stock.trim()) }),
+      ...(v.weightGrams.trim() === '' ? {} : { weightGrams: Number(v.weightGrams.trim()) }),
     })),
   };
 }

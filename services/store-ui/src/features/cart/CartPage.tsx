@@ -11,14 +11,18 @@ import Typography from '@mui/material/Typography';
 import { Link as RouterLink } from 'react-router';
 import { cartApi } from '../../api/cart';
 import { describeError } from '../../api/problem';
-import type { CartLine } from '../../api/types';
+import type { CartLine, PricedLine } from '../../api/types';
 import { DeleteIcon } from '../../components/icons';
 import { Price } from '../../components/Price';
 import { EmptyState, ErrorState } from '../../components/States';
+import { DiscountCodeField } from '../pricing/DiscountCodeField';
+import { useDiscountCode } from '../pricing/discountCode';
+import { SalePrice } from '../pricing/SalePrice';
+import { useQuote } from '../pricing/useQuote';
 import { QuantityPicker } from './QuantityPicker';
 import { useCart, useCartMutation } from './useCart';
 
-function LineRow({ line }: { line: CartLine }) {
+function LineRow({ line, priced }: { line: CartLine; priced: PricedLine | undefined }) {
   const setQuantity = useCartMutation(({ qty }: { qty: number }) => cartApi.setQuantity(line.sku, qty));
   const remove = useCartMutation(() => cartApi.removeLine(line.sku));
   const busy = setQuantity.isPending || remove.isPending;
@@ -32,7 +36,7 @@ function LineRow({ line }: { line: CartLine }) {
         <Typography sx={{ fontWeight: 600 }}>{line.title ?? line.sku}</Typography>
         <Typography variant="body2" color="text.secondary">
           {line.variantTitle ? `${line.variantTitle} · ` : ''}
-          <Price money={line.unitPrice} /> each
+          {priced ? <SalePrice price={priced.unitPrice} listPrice={priced.listUnitPrice} promotion={priced.promotion?.name} /> : <Price money={line.unitPrice} />} each
         </Typography>
         {!line.purchasable ? (
           <Typography variant="body2" color="error">
@@ -67,7 +71,7 @@ function LineRow({ line }: { line: CartLine }) {
         ) : null}
       </Box>
       <Typography sx={{ fontWeight: 700, textAlign: 'right' }}>
-        <Price money={line.lineTotal} />
+        <Price money={priced ? priced.lineAmount : line.lineTotal} />
       </Typography>
     </Box>
   );
@@ -75,6 +79,9 @@ function LineRow({ line }: { line: CartLine }) {
 
 export default function CartPage() {
   const cart = useCart();
+  const code = useDiscountCode();
+  const quote = useQuote(code ? { discountCode: code } : {});
+  const pricing = quote.data?.pricing ?? null;
   if (cart.isPending) {
     return (
       <Box>
@@ -112,7 +119,7 @@ export default function CartPage() {
           <CardContent>
             <Box component="ul" sx={{ listStyle: 'none', m: 0, p: 0, '& > li + li': { borderTop: 1, borderColor: 'divider' } }}>
               {lines.map((line) => (
-                <LineRow key={line.sku} line={line} />
+                <LineRow key={line.sku} line={line} priced={pricing?.lines.find((l) => l.sku === line.sku)} />
               ))}
             </Box>
           </CardContent>
@@ -124,12 +131,24 @@ export default function CartPage() {
               <Typography>{itemCount}</Typography>
             </Box>
             <Divider sx={{ my: 1 }} />
-            <Box sx={{ display: 'flex', justifyContent: 'space-between', mb: 2 }}>
+            <Box sx={{ display: 'flex', justifyContent: 'space-between', mb: 1 }}>
               <Typography sx={{ fontWeight: 700 }}>Subtotal</Typography>
               <Typography sx={{ fontWeight: 700 }} data-testid="cart-subtotal">
-                <Price money={subtotal} />
+                <Price money={pricing ? pricing.subtotal : subtotal} />
               </Typography>
             </Box>
+            {pricing && pricing.discount.amount > 0 ? (
+              <Box sx={{ display: 'flex', justifyContent: 'space-between', mb: 1 }}>
+                <Typography>Discount ({pricing.discountCode})</Typography>
+                <Typography data-testid="cart-discount">
+                  <Price money={{ amount: -pricing.discount.amount, currency: pricing.currency }} />
+                </Typography>
+              </Box>
+            ) : null}
+            <DiscountCodeField />
+            <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }}>
+              Shipping and tax are worked out at checkout from your address.
+            </Typography>
             {blocked ? (
               <Alert severity="warning" sx={{ mb: 2 }}>
                 Some lines cannot be bought as they are. Adjust them to check out.

@@ -20,6 +20,7 @@ import type { Product } from '../../api/types';
 import { Price } from '../../components/Price';
 import { EmptyState, ErrorState, isNotFound } from '../../components/States';
 import { QuantityPicker } from '../cart/QuantityPicker';
+import { SalePrice } from '../pricing/SalePrice';
 import { useCartMutation } from '../cart/useCart';
 import { useCategories } from './useCategories';
 import { attributeOptions, initialVariant, isCombinationOffered, matchVariant } from './variants';
@@ -77,6 +78,15 @@ function Purchase({ product }: { product: Product }) {
     staleTime: 10_000,
   });
   const available = stock.data?.available;
+  // Sale prices under the promotions in force (display only: checkout reprices).
+  const skus = product.variants.map((v) => v.sku);
+  const sale = useQuery({
+    queryKey: ['sale-prices', ...skus],
+    queryFn: ({ signal }) => cartApi.salePrices(skus, signal),
+    staleTime: 30_000,
+    retry: false,
+  });
+  const salePrice = sale.data?.items.find((i) => i.sku === variant?.sku);
   const add = useCartMutation(({ sku, qty }: { sku: string; qty: number }) => cartApi.addLine(sku, qty));
 
   useEffect(() => setQuantity(1), [variant?.sku]);
@@ -86,7 +96,11 @@ function Purchase({ product }: { product: Product }) {
   return (
     <Box>
       <Typography variant="h4" component="p" sx={{ fontWeight: 700, mb: 2 }} data-testid="product-price">
-        <Price money={variant?.price ?? product.priceFrom} />
+        {variant && salePrice ? (
+          <SalePrice price={salePrice.price} listPrice={salePrice.listPrice} promotion={salePrice.promotion?.name} />
+        ) : (
+          <Price money={variant?.price ?? product.priceFrom} />
+        )}
       </Typography>
       {options.map(({ name, values }) => (
         <Box key={name} sx={{ mb: 2 }}>

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuthProvider } from '../../auth/AuthProvider';
 import * as session from '../../auth/session';
 import { fakeAccessToken, fakeServer, json, type Call } from '../../test/fakeServer';
+import { setDiscountCode } from '../pricing/discountCode';
 import CheckoutPage from './CheckoutPage';
 
 const cart = {
@@ -32,6 +33,29 @@ const address = {
 const order = {
   id: '0190-order', userId: 'u1', status: 'CONFIRMED', lines: [], total: cart.subtotal, version: 1,
   createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z',
+};
+
+const eur = (amount: number) => ({ amount, currency: 'EUR' });
+const quote = {
+  requiresShipping: true,
+  shippingOptions: [
+    { id: 'standard', name: 'Standard', amount: eur(490) },
+    { id: 'express', name: 'Express', amount: eur(1490) },
+  ],
+  pricing: {
+    currency: 'EUR',
+    lines: [
+      { sku: 'SF-1-RED', quantity: 2, listUnitPrice: eur(1000), unitPrice: eur(1000), lineAmount: eur(2000), discount: eur(0), tax: eur(319), total: eur(2000) },
+    ],
+    taxRateBasisPoints: 1900,
+    pricesIncludeTax: true,
+    subtotal: eur(2000),
+    promotionSavings: eur(0),
+    discount: eur(0),
+    shippingAmount: eur(490),
+    tax: eur(397),
+    total: eur(2490),
+  },
 };
 
 function renderCheckout() {
@@ -63,16 +87,19 @@ beforeEach(() => {
 });
 
 afterEach(() => {
+  setDiscountCode(null);
   session.clear();
   vi.unstubAllGlobals();
 });
 
-describe('checkout', () => {
+// Each test renders the whole page through several server round trips; CI has 2 shared cores.
+describe('checkout', { timeout: 20_000 }, () => {
   it('sends one order for a double click, with an Idempotency-Key', async () => {
     let answer: (r: Response) => void = () => {};
     const calls = fakeServer({
       'GET /api/cart': () => json(200, cart),
       'GET /api/users/me/addresses': () => json(200, { items: [address], nextCursor: null }),
+      'POST /api/cart/quote': () => json(200, quote),
       'POST /api/cart/checkout': () => new Promise<Response>((resolve) => (answer = resolve)),
       'GET /api/cart/orders': () => json(200, { items: [] }),
     });
@@ -85,7 +112,11 @@ describe('checkout', () => {
     await userEvent.setup({ pointerEventsCheck: 0 }).dblClick(button);
     expect(checkouts(calls)).toHaveLength(1);
     expect(checkouts(calls)[0]?.headers['idempotency-key']).toMatch(/\S+/);
-    expect(checkouts(calls)[0]?.body).toEqual({ paymentToken: '4242424242424242' });
+    expect(checkouts(calls)[0]?.body).toEqual({
+      paymentToken: '4242424242424242',
+      shippingAddress: { country: 'DE', name: 'Ada', line1: '1 Road', city: 'Berlin', postalCode: '10115' },
+      shippingMethodId: 'standard',
+    });
     answer(json(201, order));
     expect(await screen.findByText('order page')).toBeTruthy();
   });
@@ -94,6 +125,7 @@ describe('checkout', () => {
     const calls = fakeServer({
       'GET /api/cart': () => json(200, cart),
       'GET /api/users/me/addresses': () => json(200, { items: [address], nextCursor: null }),
+      'POST /api/cart/quote': () => json(200, quote),
       'POST /api/cart/checkout': () =>
         json(402, { type: 'https://storefront.dev/problems/payment-declined', title: 'Payment declined', status: 402, detail: 'The card was declined.' }),
     });
@@ -117,6 +149,7 @@ describe('checkout', () => {
     const calls = fakeServer({
       'GET /api/cart': () => json(200, cart),
       'GET /api/users/me/addresses': () => json(200, { items: [address], nextCursor: null }),
+      'POST /api/cart/quote': () => json(200, quote),
       'POST /api/cart/checkout': () => {
         attempt += 1;
         if (attempt === 1) throw new TypeError('network down');
@@ -134,5 +167,28 @@ describe('checkout', () => {
     expect(await screen.findByText('order page')).toBeTruthy();
     const [first, second] = checkouts(calls);
     expect(first?.headers['idempotency-key']).toBe(second?.headers['idempotency-key']);
+  });
+
+  it('sends the chosen shipping method and the applied code, and shows tax per line', async () => {
+    setDiscountCode('welcome10');
+    const calls = fakeServer({
+      'GET /api/cart': () => json(200, cart),
+      'GET /api/users/me/addresses': () => json(200, { items: [address], nextCursor: null }),
+      'POST /api/cart/quote': () => json(200, quote),
+      'POST /api/cart/checkout': () => json(201, order),
+      'GET /api/cart/orders': () => json(200, { items: [] }),
+    });
+    renderCheckout();
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('radio', { name: /^Express/ }));
+    expect((await screen.findByTestId('line-tax')).textContent).toContain('€3.19');
+    expect(screen.getByTestId('applied-code').textContent).toContain('WELCOME10');
+    const button = screen.getByRole('button', { name: 'Place order' });
+    await waitFor(() => expect(button).not.toHaveProperty('disabled', true));
+    await user.click(button);
+    expect(await screen.findByText('order page')).toBeTruthy();
+    expect(checkouts(calls)[0]?.body).toMatchObject({ shippingMethodId: 'express', discountCode: 'WELCOME10' });
+    const quotes = calls.filter((c) => c.path === '/api/cart/quote');
+    expect(quotes.at(-1)?.body).toMatchObject({ shippingAddress: { country: 'DE' }, shippingMethodId: 'express', discountCode: 'WELCOME10' });
   });
 });

@@ -15,14 +15,24 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Link as RouterLink, useNavigate } from 'react-router';
 import { cartApi } from '../../api/cart';
-import type { Address, AddressInput, Order } from '../../api/types';
+import type { Address, AddressInput, Order, PricingChoices, ShippingAddress } from '../../api/types';
 import { usersApi } from '../../api/users';
 import { RequireAuth } from '../../app/RequireAuth';
 import { Price } from '../../components/Price';
 import { EmptyState, ErrorState } from '../../components/States';
 import { AddressForm } from '../account/AddressForm';
 import { useCart, useCartKey } from '../cart/useCart';
+import { DiscountCodeField } from '../pricing/DiscountCodeField';
+import { useDiscountCode } from '../pricing/discountCode';
+import { PriceSummary } from '../pricing/PriceSummary';
+import { useQuote } from '../pricing/useQuote';
 import { checkoutMessage, newIdempotencyKey, outcomeOf } from './placeOrder';
+import { ShippingStep } from './ShippingStep';
+
+/** The part of a saved address the order keeps. */
+export function shippingAddressOf(a: Address): ShippingAddress {
+  return { country: a.country, name: a.fullName, line1: a.line1, line2: a.line2 ?? undefined, city: a.city, postalCode: a.postalCode };
+}
 
 function formatAddress(a: Address): string {
   return [a.fullName, a.line1, a.line2, `${a.postalCode} ${a.city}`, a.region, a.country].filter(Boolean).join(', ');
@@ -84,6 +94,27 @@ function Checkout() {
   const cartKey = useCartKey();
   const cart = useCart();
   const [addressId, setAddressId] = useState<string | null>(null);
+  const [methodId, setMethodId] = useState<string | null>(null);
+  const addresses = useQuery({ queryKey: ['addresses'], queryFn: ({ signal }) => usersApi.addresses(signal) });
+  const address = addresses.data?.items.find((a) => a.id === addressId) ?? null;
+  const code = useDiscountCode();
+  const choices: PricingChoices = {
+    ...(address ? { shippingAddress: shippingAddressOf(address) } : {}),
+    ...(methodId ? { shippingMethodId: methodId } : {}),
+    ...(code ? { discountCode: code } : {}),
+  };
+  const quote = useQuote(choices);
+  const options = quote.data?.shippingOptions ?? [];
+  // The first method is chosen until the shopper picks another; a method not offered for the new
+  // address is dropped.
+  useEffect(() => {
+    if (!quote.isSuccess || quote.isPlaceholderData) return;
+    if (options.length === 0) {
+      if (methodId !== null) setMethodId(null);
+    } else if (methodId === null || !options.some((o) => o.id === methodId)) {
+      setMethodId(options[0]?.id ?? null);
+    }
+  }, [quote.isSuccess, quote.isPlaceholderData, options, methodId]);
   const [card, setCard] = useState('4242 4242 4242 4242');
   const [cardError, setCardError] = useState<string | null>(null);
   // The open attempt's key: kept across retries of the same attempt, replaced after a final answer.
@@ -91,7 +122,7 @@ function Checkout() {
   const placing = useRef(false);
 
   const place = useMutation({
-    mutationFn: ({ token, key }: { token: string; key: string }) => cartApi.checkout(token, key),
+    mutationFn: ({ token, key, choices: chosen }: { token: string; key: string; choices: PricingChoices }) => cartApi.checkout(token, key, chosen),
     onSuccess: async (order: Order) => {
       attemptKey.current = null;
       queryClient.setQueryData(cartKey, { lines: [], itemCount: 0 });
@@ -119,7 +150,7 @@ function Checkout() {
     setCardError(null);
     placing.current = true;
     attemptKey.current ??= newIdempotencyKey();
-    place.mutate({ token: digits, key: attemptKey.current });
+    place.mutate({ token: digits, key: attemptKey.current, choices });
   };
 
   if (cart.isPending) return <Skeleton variant="rounded" height={240} />;
@@ -147,10 +178,18 @@ function Checkout() {
               <AddressStep selected={addressId} onSelect={setAddressId} />
             </CardContent>
           </Card>
+          <Card component="section" aria-labelledby="shipping">
+            <CardContent>
+              <Typography id="shipping" variant="h2" sx={{ mb: 2 }}>
+                2. Shipping
+              </Typography>
+              <ShippingStep quote={quote} hasAddress={address !== null} selected={methodId} onSelect={setMethodId} />
+            </CardContent>
+          </Card>
           <Card component="section" aria-labelledby="payment">
             <CardContent>
               <Typography id="payment" variant="h2" sx={{ mb: 2 }}>
-                2. Payment
+                3. Payment
               </Typography>
               <TextField
                 label="Card number"
@@ -170,24 +209,42 @@ function Checkout() {
               Order summary
             </Typography>
             <Box component="ul" sx={{ listStyle: 'none', p: 0, m: 0 }}>
-              {cart.data.lines.map((line) => (
-                <Box component="li" key={line.sku} sx={{ display: 'flex', justifyContent: 'space-between', gap: 1, py: 0.5 }}>
-                  <Typography variant="body2">
-                    {line.quantity} × {line.title ?? line.sku}
-                    {line.variantTitle ? ` (${line.variantTitle})` : ''}
-                  </Typography>
-                  <Typography variant="body2">
-                    <Price money={line.lineTotal} />
-                  </Typography>
-                </Box>
-              ))}
+              {cart.data.lines.map((line) => {
+                const priced = quote.data?.pricing?.lines.find((l) => l.sku === line.sku);
+                return (
+                  <Box component="li" key={line.sku} sx={{ py: 0.5 }} data-testid="summary-line">
+                    <Box sx={{ display: 'flex', justifyContent: 'space-between', gap: 1 }}>
+                      <Typography variant="body2">
+                        {line.quantity} × {line.title ?? line.sku}
+                        {line.variantTitle ? ` (${line.variantTitle})` : ''}
+                      </Typography>
+                      <Typography variant="body2">
+                        <Price money={priced ? priced.lineAmount : line.lineTotal} />
+                      </Typography>
+                    </Box>
+                    {priced ? (
+                      <Typography variant="caption" color="text.secondary" component="div" data-testid="line-tax">
+                        {priced.promotion ? `${priced.promotion.name} · ` : ''}
+                        {priced.discount.amount > 0 ? (
+                          <>
+                            code −<Price money={priced.discount} /> ·{' '}
+                          </>
+                        ) : null}
+                        tax <Price money={priced.tax} />
+                      </Typography>
+                    ) : null}
+                  </Box>
+                );
+              })}
             </Box>
-            <Box sx={{ display: 'flex', justifyContent: 'space-between', mt: 1, pt: 1, borderTop: 1, borderColor: 'divider' }}>
-              <Typography sx={{ fontWeight: 700 }}>Total</Typography>
-              <Typography sx={{ fontWeight: 700 }} data-testid="checkout-total">
-                <Price money={cart.data.subtotal} />
-              </Typography>
-            </Box>
+            <DiscountCodeField choices={choices} />
+            {quote.data?.pricing ? (
+              <PriceSummary pricing={quote.data.pricing} totalTestId="checkout-total" />
+            ) : quote.isError ? (
+              <ErrorState error={quote.error} onRetry={() => void quote.refetch()} />
+            ) : (
+              <Skeleton variant="rounded" height={120} />
+            )}
             {message ? (
               <Alert severity="error" sx={{ mt: 2 }} role="alert" data-testid="checkout-error">
                 <AlertTitle>{message.title}</AlertTitle>
@@ -213,7 +270,7 @@ function Checkout() {
               variant="contained"
               size="large"
               sx={{ mt: 2 }}
-              disabled={place.isPending || addressId === null}
+              disabled={place.isPending || addressId === null || !quote.isSuccess || quote.isPlaceholderData || (quote.data.requiresShipping && methodId === null)}
               onClick={submit}
               data-testid="place-order"
             >

@@ -1,0 +1,23 @@
+import Box from '@mui/material/Box';
+import type { Money } from '../../lib/money';
+import { Price } from '../../components/Price';
+
+/** A price, and when a promotion lowers it, the list price struck through and the promotion's name. */
+export function SalePrice({ price, listPrice, promotion }: { price: Money; listPrice?: Money; promotion?: string | null }) {
+  if (!listPrice || listPrice.amount <= price.amount) return <Price money={price} />;
+  return (
+    <Box component="span" data-testid="sale-price">
+      <Box component="s" sx={{ color: 'text.secondary', mr: 0.5 }}>
+        <Price money={listPrice} />
+      </Box>
+      <Box component="span" sx={{ color: 'error.main', fontWeight: 700 }}>
+        <Price money={price} />
+      </Box>
+      {promotion ? (
+        <Box component="span" sx={{ ml: 0.5, fontSize: '0.85em' }}>
+          ({promotion})
+        </Box>
+      ) : null}
+    </Box>
+  );
+}
