@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod page;
 pub mod payments;
 pub mod recovery;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -48,6 +49,8 @@ pub struct AppState {
     pub payments: Arc<dyn PaymentProvider>,
     pub verifier: Arc<JwtVerifier>,
     pub checkout: CheckoutSettings,
+    /// Webhook settings and the HTTP client deliveries go out on.
+    pub webhooks: Arc<webhooks::Webhooks>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -84,6 +87,7 @@ impl AppState {
         (name = "checkout", description = "The cart becomes an order, once per Idempotency-Key"),
         (name = "orders", description = "The caller's orders"),
         (name = "admin", description = "Every order, status changes and the dashboard summary (admin only)"),
+        (name = "webhooks", description = "Webhook endpoints, their signed deliveries, replays and test pings (admin only)"),
     )
 )]
 struct ApiDoc;
@@ -111,6 +115,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(carts::routes())
         .merge(checkout::routes())
         .merge(orders::routes())
+        .merge(webhooks::routes())
 }
 
 /// The service's own routes, all under `/api/cart` (the gateway forwards the prefix as is).
@@ -181,6 +186,7 @@ pub async fn connect(config: &Config) -> Result<AppState, Error> {
         catalog: Arc::new(catalog),
         verifier: Arc::new(verifier),
         checkout: config.checkout,
+        webhooks: Arc::new(webhooks::Webhooks::new(config.webhooks)?),
     })
 }
 
@@ -192,7 +198,7 @@ pub async fn prepare(db: &sqlx::PgPool) -> Result<(), Error> {
         .map_err(|e| Error::Internal(format!("migrations failed: {e}")))
 }
 
-/// Starts the outbox relay and the recovery loop; they stop on `shutdown`.
+/// Starts the outbox relay, the recovery loop and the webhook loops; they stop on `shutdown`.
 pub fn spawn_background(state: &AppState, config: &Config, shutdown: &Shutdown) {
     tokio::spawn(outbox::run_relay(
         state.db.clone(),
@@ -206,4 +212,5 @@ pub fn spawn_background(state: &AppState, config: &Config, shutdown: &Shutdown) 
         config.recovery_every,
         shutdown.clone(),
     ));
+    webhooks::spawn(state, &config.redis_url, shutdown);
 }

@@ -18,6 +18,16 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/cart/admin/orders/summary", &["get"]),
     ("/api/cart/admin/orders/{id}", &["get"]),
     ("/api/cart/admin/orders/{id}/status", &["post"]),
+    ("/api/cart/admin/orders/{id}/refunds", &["post"]),
+    ("/api/cart/orders/{id}/cancel", &["post"]),
+    ("/api/cart/admin/webhooks", &["get", "post"]),
+    ("/api/cart/admin/webhooks/{id}", &["get", "patch", "delete"]),
+    ("/api/cart/admin/webhooks/{id}/deliveries", &["get"]),
+    (
+        "/api/cart/admin/webhooks/{id}/deliveries/{deliveryId}/replay",
+        &["post"],
+    ),
+    ("/api/cart/admin/webhooks/{id}/ping", &["post"]),
 ];
 
 #[tokio::test]
