@@ -4,7 +4,7 @@
 
 import * as session from '../auth/session';
 import { request, type RequestOptions } from './http';
-import type { Cart, Order, OrderStatus, OrdersSummary, Page } from './types';
+import type { Cart, Order, OrderStatus, OrdersSummary, Page, WebhookDelivery, WebhookEndpoint, WebhookEndpointList } from './types';
 
 const BASE = '/api/cart';
 const GUEST_KEY = 'storefront.cartId';
@@ -67,6 +67,9 @@ export const cartApi = {
   orders: (cursor?: string, signal?: AbortSignal) =>
     request<Page<Order>>(`${BASE}/orders`, { query: { cursor, limit: 20 }, signal }),
   order: (id: string, signal?: AbortSignal) => request<Order>(`${BASE}/orders/${encodeURIComponent(id)}`, { signal }),
+  /** The shopper cancels their own order while it has not shipped. */
+  cancelOrder: (id: string, reason?: string) =>
+    request<Order>(`${BASE}/orders/${encodeURIComponent(id)}/cancel`, { method: 'POST', body: reason ? { reason } : {} }),
 
   // admin
   adminOrders: (status: OrderStatus | '', cursor?: string, signal?: AbortSignal) =>
@@ -79,4 +82,25 @@ export const cartApi = {
     }),
   summary: (since: string, signal?: AbortSignal) =>
     request<OrdersSummary>(`${BASE}/admin/orders/summary`, { query: { since }, signal }),
+  /** One key per refund attempt: a retry with the same key never refunds twice. */
+  refund: (id: string, amount: { amount: number; currency: string } | null, reason: string, idempotencyKey: string) =>
+    request<Order>(`${BASE}/admin/orders/${encodeURIComponent(id)}/refunds`, {
+      method: 'POST',
+      body: { ...(amount ? { amount } : {}), ...(reason ? { reason } : {}) },
+      headers: { 'idempotency-key': idempotencyKey },
+    }),
+
+  // admin: webhooks
+  webhooks: (signal?: AbortSignal) => request<WebhookEndpointList>(`${BASE}/admin/webhooks`, { signal }),
+  webhook: (id: string, signal?: AbortSignal) => request<WebhookEndpoint>(`${BASE}/admin/webhooks/${encodeURIComponent(id)}`, { signal }),
+  createWebhook: (body: { url: string; events: string[]; description: string }, idempotencyKey: string) =>
+    request<WebhookEndpoint>(`${BASE}/admin/webhooks`, { method: 'POST', body, headers: { 'idempotency-key': idempotencyKey } }),
+  updateWebhook: (id: string, body: { enabled?: boolean; rotateSecret?: boolean; events?: string[]; url?: string; description?: string }) =>
+    request<WebhookEndpoint>(`${BASE}/admin/webhooks/${encodeURIComponent(id)}`, { method: 'PATCH', body }),
+  deleteWebhook: (id: string) => request<void>(`${BASE}/admin/webhooks/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  deliveries: (id: string, cursor?: string, signal?: AbortSignal) =>
+    request<Page<WebhookDelivery>>(`${BASE}/admin/webhooks/${encodeURIComponent(id)}/deliveries`, { query: { cursor, limit: 20 }, signal }),
+  replayDelivery: (id: string, delivery: string) =>
+    request<WebhookDelivery>(`${BASE}/admin/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(delivery)}/replay`, { method: 'POST' }),
+  pingWebhook: (id: string) => request<WebhookDelivery>(`${BASE}/admin/webhooks/${encodeURIComponent(id)}/ping`, { method: 'POST' }),
 };

@@ -11,6 +11,7 @@ import { OrdersAdmin } from './OrdersAdmin';
 import { ProductEditor } from './ProductEditor';
 import { ProductsAdmin } from './ProductsAdmin';
 import { StockAdmin } from './StockAdmin';
+import { WebhooksAdmin } from './webhooks/WebhooksAdmin';
 
 const SECTIONS = [
   { path: '/admin', label: 'Dashboard' },
@@ -18,6 +19,7 @@ const SECTIONS = [
   { path: '/admin/categories', label: 'Categories' },
   { path: '/admin/stock', label: 'Stock' },
   { path: '/admin/orders', label: 'Orders' },
+  { path: '/admin/webhooks', label: 'Webhooks' },
 ];
 
 function AdminNav() {
@@ -49,6 +51,7 @@ export default function AdminRoutes() {
           <Route path="categories" element={<CategoriesAdmin />} />
           <Route path="stock" element={<StockAdmin />} />
           <Route path="orders" element={<OrdersAdmin />} />
+          <Route path="webhooks" element={<WebhooksAdmin />} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>
       </Box>
