@@ -60,7 +60,7 @@ describe('admin webhooks', () => {
     expect(await screen.findByText('Retrying (HTTP 500)')).toBeTruthy();
     fireEvent.click(screen.getByRole('button', { name: 'Replay' }));
     await vi.waitFor(() => expect(calls.some((c) => c.method === 'POST' && c.path.endsWith('/replay'))).toBe(true));
-  });
+  }, 20000);
 
   it('checks the form before sending and shows the service’s refusal beside the URL', async () => {
     const calls = fakeServer({
