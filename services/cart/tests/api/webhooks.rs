@@ -26,6 +26,9 @@ struct Received {
     body: Bytes,
 }
 
+/// What the receiver's handler shares: the requests seen, how many, and the statuses to answer.
+type ReceiverState = (Arc<Mutex<Vec<Received>>>, Arc<AtomicUsize>, Arc<Vec<u16>>);
+
 /// A webhook receiver on 127.0.0.1: answers the statuses in `script` in turn (then 200).
 #[derive(Clone)]
 struct Receiver {
@@ -44,11 +47,7 @@ impl Receiver {
             .route(
                 "/hook",
                 axum::routing::post(
-                    |State((seen, hits, script)): State<(
-                        Arc<Mutex<Vec<Received>>>,
-                        Arc<AtomicUsize>,
-                        Arc<Vec<u16>>,
-                    )>,
+                    |State((seen, hits, script)): State<ReceiverState>,
                      headers: HeaderMap,
                      body: Bytes| async move {
                         seen.lock().await.push(Received { headers, body });
@@ -354,11 +353,13 @@ async fn a_catalog_write_reaches_product_changed_subscribers() {
 
 #[tokio::test]
 async fn targets_on_the_stores_own_network_are_refused_unless_allowed() {
-    let mut options = Options::default();
-    options.webhooks = WebhookSettings {
-        allow_private_targets: false,
-        follow_catalog: false,
-        ..WebhookSettings::default()
+    let options = Options {
+        webhooks: WebhookSettings {
+            allow_private_targets: false,
+            follow_catalog: false,
+            ..WebhookSettings::default()
+        },
+        ..Options::default()
     };
     let app = app_with(options).await;
     let receiver = Receiver::start(vec![]).await;
