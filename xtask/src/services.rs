@@ -86,6 +86,9 @@ pub const SERVICES: &[Service] = &[
             ("DATABASE_URL", Wire::Postgres("orders")),
             ("CATALOG_URL", Wire::Service("catalog")),
             ("JWKS_URL", Wire::Jwks),
+            // Webhook receivers on this machine (a local tool on 127.0.0.1) are allowed here;
+            // a deployed store refuses private targets unless it opts in.
+            ("WEBHOOKS_ALLOW_PRIVATE_TARGETS", Wire::Value("true")),
         ],
     },
     Service {

@@ -60,6 +60,9 @@ pub struct CheckoutSettings {
     pub payment_timeout: Duration,
     /// When a saga is suspended (a dependency is down), how long before recovery retries it.
     pub suspend_backoff: Duration,
+    /// `CART_ORDER_EXPIRES_AFTER_SECONDS` (900): a PENDING order whose payment is still not
+    /// authorized this long after it was placed expires (stock released, authorization voided).
+    pub order_expires_after: Duration,
 }
 
 impl Default for CheckoutSettings {
@@ -70,7 +73,57 @@ impl Default for CheckoutSettings {
             reservation_ttl: Duration::from_secs(900),
             payment_timeout: Duration::from_secs(10),
             suspend_backoff: Duration::from_secs(5),
+            order_expires_after: Duration::from_secs(900),
         }
+    }
+}
+
+/// Webhooks: `CART_WEBHOOKS_ALLOW_PRIVATE_TARGETS` (false: loopback, private and link-local
+/// targets are refused, and only https), `CART_WEBHOOKS_TIMEOUT_MS` (10000 per attempt),
+/// `CART_WEBHOOKS_MAX_ATTEMPTS` (10), `CART_WEBHOOKS_BACKOFF_SECONDS` (first retry after about
+/// this, doubling; 10), `CART_WEBHOOKS_BACKOFF_MAX_SECONDS` (3600), `CART_WEBHOOKS_INTERVAL_MS`
+/// (dispatcher period when idle; 1000), `CART_WEBHOOKS_FOLLOW_CATALOG` (true: follow the
+/// catalog's change feed for `product.changed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookSettings {
+    pub allow_private_targets: bool,
+    pub timeout: Duration,
+    pub max_attempts: i32,
+    pub backoff: Duration,
+    pub backoff_max: Duration,
+    pub dispatch_every: Duration,
+    pub follow_catalog: bool,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_targets: false,
+            timeout: Duration::from_secs(10),
+            max_attempts: 10,
+            backoff: Duration::from_secs(10),
+            backoff_max: Duration::from_secs(3600),
+            dispatch_every: Duration::from_secs(1),
+            follow_catalog: true,
+        }
+    }
+}
+
+impl WebhookSettings {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        Ok(Self {
+            allow_private_targets: env
+                .optional("WEBHOOKS_ALLOW_PRIVATE_TARGETS", d.allow_private_targets)?,
+            timeout: millis(env, "WEBHOOKS_TIMEOUT_MS", d.timeout)?,
+            max_attempts: env
+                .optional("WEBHOOKS_MAX_ATTEMPTS", d.max_attempts)?
+                .max(1),
+            backoff: env.seconds("WEBHOOKS_BACKOFF_SECONDS", d.backoff)?,
+            backoff_max: env.seconds("WEBHOOKS_BACKOFF_MAX_SECONDS", d.backoff_max)?,
+            dispatch_every: millis(env, "WEBHOOKS_INTERVAL_MS", d.dispatch_every)?,
+            follow_catalog: env.optional("WEBHOOKS_FOLLOW_CATALOG", d.follow_catalog)?,
+        })
     }
 }
 
@@ -96,6 +149,7 @@ pub struct Config {
     pub recovery_every: Duration,
     /// `CART_OUTBOX_INTERVAL_MS` (default 500).
     pub outbox_every: Duration,
+    pub webhooks: WebhookSettings,
 }
 
 impl Config {
@@ -130,10 +184,13 @@ impl Config {
                 payment_timeout: millis(env, "PAYMENT_TIMEOUT_MS", checkout.payment_timeout)?,
                 suspend_backoff: env
                     .seconds("SUSPEND_BACKOFF_SECONDS", checkout.suspend_backoff)?,
+                order_expires_after: env
+                    .seconds("ORDER_EXPIRES_AFTER_SECONDS", checkout.order_expires_after)?,
             },
             sandbox_slow: millis(env, "SANDBOX_SLOW_MS", Duration::from_secs(3))?,
             recovery_every: env.seconds("RECOVERY_INTERVAL_SECONDS", Duration::from_secs(10))?,
             outbox_every: millis(env, "OUTBOX_INTERVAL_MS", Duration::from_millis(500))?,
+            webhooks: WebhookSettings::from_env(env)?,
         })
     }
 }

@@ -38,6 +38,12 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    /// The payment provider failed or did not answer; retrying the same request is safe.
+    #[error("payment provider: {0}")]
+    PaymentProvider(String),
+    /// The payment provider said no (e.g. nothing left to capture).
+    #[error("payment refused: {0}")]
+    PaymentRefused(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -107,6 +113,25 @@ impl Error {
                 tracing::error!(%error, "redis failed");
                 Problem::service_unavailable("Carts are unavailable right now.", 5)
             }
+            Self::PaymentProvider(detail) => {
+                tracing::warn!(%detail, "payment provider failed");
+                Problem::new(
+                    http::StatusCode::BAD_GATEWAY,
+                    "payment-provider-failed",
+                    "Payment provider unavailable",
+                )
+                .with_detail(
+                    "The payment provider did not complete the request; nothing changed on its \
+                     side twice. Retry with the same Idempotency-Key, or later.",
+                )
+                .with_retry_after(5)
+            }
+            Self::PaymentRefused(why) => Problem::new(
+                http::StatusCode::CONFLICT,
+                "payment-refused",
+                "Payment provider refused",
+            )
+            .with_detail(format!("The payment provider refused: {why}.")),
             Self::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 Problem::internal()

@@ -19,6 +19,7 @@ pub mod recovery;
 pub mod seed;
 pub mod shipping;
 pub mod tax;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -53,6 +54,8 @@ pub struct AppState {
     pub payments: Arc<dyn PaymentProvider>,
     pub verifier: Arc<JwtVerifier>,
     pub checkout: CheckoutSettings,
+    /// Webhook settings and the HTTP client deliveries go out on.
+    pub webhooks: Arc<webhooks::Webhooks>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -90,6 +93,7 @@ impl AppState {
         (name = "orders", description = "The caller's orders"),
         (name = "admin", description = "Every order, status changes and the dashboard summary (admin only)"),
         (name = "pricing", description = "Quotes, sale prices, and (admin) promotions, discount codes, tax and shipping"),
+        (name = "webhooks", description = "Webhook endpoints, their signed deliveries, replays and test pings (admin only)"),
     )
 )]
 struct ApiDoc;
@@ -121,6 +125,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(promotions::routes())
         .merge(shipping::routes())
         .merge(tax::routes())
+        .merge(webhooks::routes())
 }
 
 /// The service's own routes, all under `/api/cart` (the gateway forwards the prefix as is).
@@ -191,6 +196,7 @@ pub async fn connect(config: &Config) -> Result<AppState, Error> {
         catalog: Arc::new(catalog),
         verifier: Arc::new(verifier),
         checkout: config.checkout,
+        webhooks: Arc::new(webhooks::Webhooks::new(config.webhooks)?),
     })
 }
 
@@ -202,7 +208,7 @@ pub async fn prepare(db: &sqlx::PgPool) -> Result<(), Error> {
         .map_err(|e| Error::Internal(format!("migrations failed: {e}")))
 }
 
-/// Starts the outbox relay and the recovery loop; they stop on `shutdown`.
+/// Starts the outbox relay, the recovery loop and the webhook loops; they stop on `shutdown`.
 pub fn spawn_background(state: &AppState, config: &Config, shutdown: &Shutdown) {
     tokio::spawn(outbox::run_relay(
         state.db.clone(),
@@ -216,4 +222,5 @@ pub fn spawn_background(state: &AppState, config: &Config, shutdown: &Shutdown) 
         config.recovery_every,
         shutdown.clone(),
     ));
+    webhooks::spawn(state, &config.redis_url, shutdown);
 }

@@ -1,7 +1,10 @@
 //! The recovery loop: orders left PENDING by a crash (or suspended while a dependency was down)
 //! are claimed once their lease has run out and driven on by the saga, which resumes them or
 //! compensates them. Cancelled orders whose compensation (void, return stock) did not finish are
-//! settled the same way. Several replicas may run it: claims skip rows another replica holds.
+//! settled the same way, and so are refunds the payment provider has not confirmed yet. Before
+//! that, PENDING orders whose payment is still not authorized `CART_ORDER_EXPIRES_AFTER_SECONDS`
+//! after they were placed expire: the saga compensates them (void, release) and ends them
+//! EXPIRED. Several replicas may run it: claims skip rows another replica holds.
 
 use std::time::Duration;
 
@@ -13,7 +16,7 @@ use crate::checkout::idempotency;
 use crate::checkout::saga::{self, Claim, Outcome};
 use crate::error::Error;
 use crate::ids::OrderId;
-use crate::orders::cancellation;
+use crate::orders::{cancellation, refunds};
 
 /// How long finished idempotency answers are kept.
 const KEEP_ANSWERS: Duration = Duration::from_secs(24 * 3600);
@@ -25,6 +28,39 @@ pub struct Report {
     pub suspended: usize,
     /// Cancelled orders compensated.
     pub cancellations: usize,
+    /// Orders that expired waiting for their payment.
+    pub expired: usize,
+    /// Pending refunds the provider confirmed or refused.
+    pub refunds: usize,
+}
+
+/// Takes over one PENDING order whose payment is overdue and whose lease has run out (no saga
+/// run holds it), and marks it failing as `payment_expired`. Orders already authorized are left
+/// to confirm; orders already compensating keep their own reason.
+pub async fn claim_overdue(state: &AppState) -> Result<Option<Claim>, Error> {
+    let token = Uuid::new_v4();
+    let claimed: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE orders SET lease_token = $1, lease_until = now() + make_interval(secs => $2),
+                saga_step = 'compensating', failure_reason = $4,
+                failure_detail = 'The payment was not completed in time; the items were released.',
+                updated_at = now()
+          WHERE id = (SELECT id FROM orders
+                       WHERE status = 'PENDING' AND saga_step IN ('created', 'reserved')
+                         AND created_at < now() - make_interval(secs => $3)
+                         AND lease_until < now()
+                       ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING id",
+    )
+    .bind(token)
+    .bind(state.checkout.saga_lease.as_secs_f64())
+    .bind(state.checkout.order_expires_after.as_secs_f64())
+    .bind(saga::reason::PAYMENT_EXPIRED)
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(claimed.map(|id| Claim {
+        order: OrderId::from(id),
+        token,
+    }))
 }
 
 /// Takes over one PENDING order whose lease has expired, if any.
@@ -51,6 +87,19 @@ pub async fn claim_stale(state: &AppState) -> Result<Option<Claim>, Error> {
 pub async fn recover_once(state: &AppState, batch: usize) -> Result<Report, Error> {
     let mut report = Report::default();
     for _ in 0..batch {
+        let Some(claim) = claim_overdue(state).await? else {
+            break;
+        };
+        match saga::drive(state, claim).await {
+            Ok(Outcome::Settled(_)) => report.expired += 1,
+            Ok(Outcome::Suspended { .. }) => report.suspended += 1,
+            Err(error) => {
+                tracing::warn!(order = %claim.order, %error, "expiring an order failed");
+                report.suspended += 1;
+            }
+        }
+    }
+    for _ in 0..batch {
         let Some(claim) = claim_stale(state).await? else {
             break;
         };
@@ -75,6 +124,7 @@ pub async fn recover_once(state: &AppState, batch: usize) -> Result<Report, Erro
             }
         }
     }
+    report.refunds = refunds::settle_stale(state, batch).await?;
     Ok(report)
 }
 
@@ -91,6 +141,8 @@ pub async fn run(state: AppState, every: Duration, shutdown: Shutdown) {
                 settled = report.settled,
                 suspended = report.suspended,
                 cancellations = report.cancellations,
+                expired = report.expired,
+                refunds = report.refunds,
                 "orders recovered"
             ),
             Err(error) => tracing::warn!(%error, "recovery pass failed"),

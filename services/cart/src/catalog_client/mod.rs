@@ -223,6 +223,30 @@ impl CatalogClient {
         self.settle(order, "return").await
     }
 
+    /// A page of the catalog's change feed after `after` (from the beginning without one).
+    pub async fn changes(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<ChangePage, CatalogError> {
+        let mut path = format!("/internal/changes?limit={limit}");
+        if let Some(after) = after {
+            // Cursors are `<xid>.<seq>`: digits and a dot, nothing to escape.
+            if !after.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                return Err(CatalogError::Protocol(format!("bad feed cursor {after:?}")));
+            }
+            path.push_str("&after=");
+            path.push_str(after);
+        }
+        let (status, answer) = self
+            .call(Method::GET, &path, None, Retry::Idempotent)
+            .await?;
+        if status != StatusCode::OK {
+            return Err(refused(status, &answer));
+        }
+        decode(&answer)
+    }
+
     async fn settle(&self, order: &OrderId, action: &str) -> Result<(), CatalogError> {
         let path = format!("/internal/stock/reservations/{order}/{action}");
         let (status, answer) = self
@@ -290,6 +314,27 @@ impl CatalogClient {
         let answer = response.bytes().await?;
         Ok((status, answer))
     }
+}
+
+/// One entry of the catalog's change feed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    pub cursor: String,
+    pub kind: String,
+    pub id: String,
+    pub version: i64,
+    pub deleted: bool,
+    #[serde(default)]
+    pub document: Option<serde_json::Value>,
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePage {
+    pub items: Vec<Change>,
+    pub next_cursor: Option<String>,
 }
 
 /// Exponential backoff with full jitter: a random delay in `[0, 50 ms × 2^attempt)`.

@@ -123,7 +123,8 @@ pub async fn attach_order(
     Ok(())
 }
 
-/// Stores the final answer (inside the transaction that settles the order).
+/// Stores the answer (inside the transaction that settles the order). An interim 202 (the
+/// order awaits the shopper's payment) is replaced by the final answer once there is one.
 pub async fn complete(
     conn: &mut PgConnection,
     user: &str,
@@ -132,7 +133,7 @@ pub async fn complete(
 ) -> Result<(), Error> {
     sqlx::query(
         "UPDATE idempotency_keys SET response_status = $3, response_body = $4, completed_at = now()
-          WHERE user_id = $1 AND key = $2 AND response_status IS NULL",
+          WHERE user_id = $1 AND key = $2 AND (response_status IS NULL OR response_status = 202)",
     )
     .bind(user)
     .bind(key)

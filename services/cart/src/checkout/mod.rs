@@ -41,7 +41,8 @@ pub struct CheckoutRequest {
     pub discount_code: Option<String>,
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, Error> {
+/// The required `Idempotency-Key` header.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, Error> {
     let value = headers.get(IDEMPOTENCY_KEY).ok_or_else(|| {
         Error::BadRequest("Checkout requires an Idempotency-Key header (e.g. a UUID).".into())
     })?;

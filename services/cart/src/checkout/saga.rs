@@ -21,7 +21,7 @@ use crate::carts::CartOwner;
 use crate::catalog_client::{CatalogError, ReservationLine};
 use crate::error::Error;
 use crate::ids::{IdempotencyKey, OrderId, Sku};
-use crate::money::Currency;
+use crate::money::{Currency, Money};
 use crate::orders::{Order, OrderLine, OrderStatus, SagaStep, store};
 use crate::outbox;
 use crate::payments::{AuthorizeRequest, PaymentError};
@@ -64,6 +64,8 @@ pub mod reason {
     pub const PAYMENT_DECLINED: &str = "payment_declined";
     pub const PAYMENT_ERROR: &str = "payment_error";
     pub const RESERVATION_EXPIRED: &str = "reservation_expired";
+    /// The payment was not completed before the order expired (the order ends EXPIRED).
+    pub const PAYMENT_EXPIRED: &str = "payment_expired";
 }
 
 /// Steps 1–2: reprice the caller's cart from the catalog and create the order PENDING, claimed
@@ -107,6 +109,9 @@ pub async fn create_priced_order(
         user_id: user.to_owned(),
         status: OrderStatus::Pending,
         lines,
+        captured: Money::new(0, priced.total.currency),
+        refunded: Money::new(0, priced.total.currency),
+        refunds: Vec::new(),
         total: priced.total,
         pricing: Some(priced),
         failure: None,
@@ -325,6 +330,7 @@ async fn authorize_payment(state: &AppState, claim: &Claim, order: &Order) -> Re
             )
             .await
         }
+        Err(PaymentError::ActionRequired(what)) => await_payment(state, claim, order, &what).await,
         Err(PaymentError::Failed(why)) => {
             tracing::warn!(order = %order.id, %why, "payment authorization failed");
             fail(
@@ -380,6 +386,26 @@ async fn confirm(state: &AppState, claim: &Claim, order: &Order) -> Result<Step,
     Ok(Step::Settled(response))
 }
 
+/// The shopper still has to complete the payment: the order stays PENDING at `reserved`, the
+/// recovery loop asks the provider again after the backoff, and the expiry pass ends it if that
+/// takes too long. The client gets 202 with the PENDING order (also for a replay of its key,
+/// until the order settles).
+async fn await_payment(
+    state: &AppState,
+    claim: &Claim,
+    order: &Order,
+    what: &str,
+) -> Result<Step, Error> {
+    tracing::info!(order = %order.id, %what, "payment awaits the shopper");
+    suspend_for(state, claim).await?;
+    let response = response_for(order);
+    if let Some(key) = &order.idempotency_key {
+        let mut conn = state.db.acquire().await?;
+        idempotency::complete(&mut conn, &order.user_id, key, &response).await?;
+    }
+    Ok(Step::Settled(response))
+}
+
 async fn compensate(state: &AppState, claim: &Claim, order: &Order) -> Result<Step, Error> {
     if let Err(error) = state.payments.void(&order.id).await {
         tracing::warn!(order = %order.id, %error, "voiding failed; will retry");
@@ -394,11 +420,19 @@ async fn compensate(state: &AppState, claim: &Claim, order: &Order) -> Result<St
         }
         Err(error) => return suspend(state, claim, &error).await,
     }
+    let expired = order
+        .failure
+        .as_ref()
+        .is_some_and(|f| f.reason == reason::PAYMENT_EXPIRED);
+    let status = if expired { "EXPIRED" } else { "FAILED" };
     let mut tx = state.db.begin().await?;
-    let Some(failed) = finish(&mut tx, claim, "FAILED", SagaStep::Compensating).await? else {
+    let Some(failed) = finish(&mut tx, claim, status, SagaStep::Compensating).await? else {
         return Ok(Step::LostLease);
     };
     codes::release(&mut tx, &failed.id).await?;
+    if expired {
+        outbox::append(&mut tx, &outbox::Event::order_expired(&failed)).await?;
+    }
     let response = answer(&mut tx, &failed).await?;
     tx.commit().await?;
     tracing::info!(order = %claim.order, "order failed and compensated");
@@ -526,7 +560,7 @@ async fn suspend_for(state: &AppState, claim: &Claim) -> Result<Step, Error> {
 /// 502, unknown SKU 422).
 pub fn response_for(order: &Order) -> StoredResponse {
     let problem = match (&order.status, &order.failure) {
-        (OrderStatus::Failed, Some(failure)) => {
+        (OrderStatus::Failed | OrderStatus::Expired, Some(failure)) => {
             let (status, slug, title) = match failure.reason.as_str() {
                 reason::OUT_OF_STOCK => (StatusCode::CONFLICT, "out-of-stock", "Out of stock"),
                 reason::UNKNOWN_SKU => (
@@ -544,6 +578,11 @@ pub fn response_for(order: &Order) -> StoredResponse {
                     "reservation-expired",
                     "Stock no longer held",
                 ),
+                reason::PAYMENT_EXPIRED => (
+                    StatusCode::PAYMENT_REQUIRED,
+                    "payment-expired",
+                    "Payment not completed in time",
+                ),
                 _ => (StatusCode::BAD_GATEWAY, "payment-failed", "Payment failed"),
             };
             Some(
@@ -555,6 +594,10 @@ pub fn response_for(order: &Order) -> StoredResponse {
         _ => None,
     };
     match problem {
+        None if order.status == OrderStatus::Pending => StoredResponse {
+            status: StatusCode::ACCEPTED.as_u16(),
+            body: serde_json::to_string(order).unwrap_or_default(),
+        },
         None => StoredResponse {
             status: StatusCode::CREATED.as_u16(),
             body: serde_json::to_string(order).unwrap_or_default(),

@@ -7,10 +7,45 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::status::{Actor, OrderStatus};
+use super::{Move, Order, lock_for_move, store};
 use crate::AppState;
 use crate::catalog_client::CatalogError;
 use crate::error::Error;
 use crate::ids::OrderId;
+use crate::outbox;
+
+/// Cancels a CONFIRMED order on behalf of `actor` (an admin, or the shopper who owns it): the
+/// status change, the compensation mark and `OrderCancelled` commit together, then the payment
+/// is voided and the stock returned at once (or by the recovery loop, if that fails).
+pub async fn cancel(
+    state: &AppState,
+    id: &OrderId,
+    actor: Actor,
+    by: &str,
+    reason: Option<&str>,
+    expected_version: Option<i64>,
+) -> Result<Order, Error> {
+    let mut tx = state.db.begin().await?;
+    match lock_for_move(&mut tx, id, OrderStatus::Cancelled, actor, expected_version).await? {
+        Move::AlreadyThere(order) => return Ok(order),
+        Move::Allowed(_) => {}
+    }
+    record(&mut tx, id, state.checkout.saga_lease).await?;
+    let order = store::load(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::Internal("order vanished".into()))?;
+    outbox::append(&mut tx, &outbox::Event::order_cancelled(&order, by, reason)).await?;
+    tx.commit().await?;
+    if let Err(error) = settle(state, id).await {
+        // The order is cancelled; the recovery loop finishes the compensation.
+        tracing::warn!(%error, order = %id, "compensating a cancelled order failed; will retry");
+        if let Err(error) = retry_later(state, id).await {
+            tracing::warn!(%error, order = %id, "could not schedule the retry");
+        }
+    }
+    Ok(order)
+}
 
 /// Marks a CONFIRMED order CANCELLED with its compensation pending, owned by the caller for
 /// one saga lease. Runs in the caller's transaction.

@@ -12,7 +12,7 @@ use crate::money::{Currency, Money};
 
 const ORDER_COLUMNS: &str = "id, user_id, status, saga_step, currency, total_amount, payment_token,
     authorization_id, failure_reason, failure_detail, failure_errors, idempotency_key, version,
-    created_at, updated_at, pricing";
+    created_at, updated_at, pricing, captured_amount, refunded_amount";
 
 fn currency(code: &str) -> Result<Currency, Error> {
     Currency::parse(code).ok_or_else(|| Error::Internal(format!("stored currency {code:?}")))
@@ -38,6 +38,9 @@ fn order_from_row(row: &sqlx::postgres::PgRow) -> Result<Order, Error> {
             .map(serde_json::from_value)
             .transpose()
             .map_err(|e| Error::Internal(format!("stored pricing: {e}")))?,
+        captured: Money::new(row.try_get("captured_amount")?, currency),
+        refunded: Money::new(row.try_get("refunded_amount")?, currency),
+        refunds: Vec::new(),
         failure: match reason {
             Some(reason) => Some(Failure {
                 reason,
@@ -98,6 +101,7 @@ pub async fn load(conn: &mut PgConnection, id: &OrderId) -> Result<Option<Order>
     let Some(row) = row else { return Ok(None) };
     let mut orders = [order_from_row(&row)?];
     attach_lines(conn, &mut orders).await?;
+    super::refunds::attach(conn, &mut orders).await?;
     let [order] = orders;
     Ok(Some(order))
 }
@@ -129,6 +133,7 @@ pub async fn list(
         .map(order_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     attach_lines(conn, &mut orders).await?;
+    super::refunds::attach(conn, &mut orders).await?;
     Ok(orders)
 }
 

@@ -19,6 +19,8 @@ use crate::orders::Order;
 pub const ORDER_PLACED: &str = "OrderPlaced";
 pub const ORDER_CANCELLED: &str = "OrderCancelled";
 pub const ORDER_SHIPPED: &str = "OrderShipped";
+pub const ORDER_EXPIRED: &str = "OrderExpired";
+pub const ORDER_REFUNDED: &str = "OrderRefunded";
 
 /// The name of the orders stream under a key prefix.
 pub fn stream_name(prefix: &str) -> String {
@@ -77,7 +79,42 @@ impl Event {
         Self::new(
             ORDER_SHIPPED,
             order,
-            serde_json::json!({ "orderId": order.id, "userId": order.user_id }),
+            serde_json::json!({
+                "orderId": order.id,
+                "userId": order.user_id,
+                "captured": order.captured,
+            }),
+        )
+    }
+
+    /// The payment was not completed in time; the stock is released already.
+    pub fn order_expired(order: &Order) -> Self {
+        Self::new(
+            ORDER_EXPIRED,
+            order,
+            serde_json::json!({
+                "orderId": order.id,
+                "userId": order.user_id,
+                "lines": order.lines,
+                "total": order.total,
+            }),
+        )
+    }
+
+    /// One refund went through; `fullyRefunded` when the order is REFUNDED now.
+    pub fn order_refunded(order: &Order, refund: uuid::Uuid, amount: &crate::money::Money) -> Self {
+        Self::new(
+            ORDER_REFUNDED,
+            order,
+            serde_json::json!({
+                "orderId": order.id,
+                "userId": order.user_id,
+                "refundId": refund,
+                "amount": amount,
+                "refunded": order.refunded,
+                "captured": order.captured,
+                "fullyRefunded": order.refunded.amount == order.captured.amount,
+            }),
         )
     }
 }

@@ -1,6 +1,6 @@
-//! Payments behind one trait, so the saga never knows which provider it talks to. Authorizing
-//! and voiding are idempotent by order id: the recovery loop may repeat either after a crash
-//! without charging twice or leaving an authorization behind.
+//! Payments behind one trait, so the saga never knows which provider it talks to. Authorizing,
+//! voiding and capturing are idempotent by order id, refunding by refund id: the recovery loop
+//! may repeat any of them after a crash without charging, or giving back, twice.
 
 pub mod sandbox;
 
@@ -32,6 +32,18 @@ pub enum PaymentError {
     /// The provider failed or did not answer: the outcome may be unknown, so compensate by voiding.
     #[error("payment provider failed: {0}")]
     Failed(String),
+    /// The shopper still has to act (e.g. 3-D Secure); asking again later gives the news. An
+    /// order waiting too long expires.
+    #[error("payment requires the shopper's action: {0}")]
+    ActionRequired(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    /// Our refund's id: the provider refunds once per id.
+    pub refund: uuid::Uuid,
+    pub order: OrderId,
+    pub amount: Money,
 }
 
 pub trait PaymentProvider: Send + Sync {
@@ -45,4 +57,16 @@ pub trait PaymentProvider: Send + Sync {
     /// Releases any hold for the order; fine for an order never authorized, and it stops a
     /// late authorization of that order from succeeding.
     fn void<'a>(&'a self, order: &'a OrderId) -> BoxFuture<'a, Result<(), PaymentError>>;
+
+    /// Takes `amount` (at most what was authorized) of the order's authorization; repeating it
+    /// is a no-op. `Declined` when there is no authorization to capture.
+    fn capture<'a>(
+        &'a self,
+        order: &'a OrderId,
+        amount: Money,
+    ) -> BoxFuture<'a, Result<(), PaymentError>>;
+
+    /// Gives back part or all of what was captured; repeating a refund id is a no-op.
+    /// `Declined` when the refunds would exceed the capture.
+    fn refund<'a>(&'a self, request: &'a RefundRequest) -> BoxFuture<'a, Result<(), PaymentError>>;
 }

@@ -8,6 +8,7 @@
 //! | 4000 0000 0000 0002 | declined (`card_declined`)                            |
 //! | 4000 0000 0000 0119 | provider error (processing error)                     |
 //! | 4000 0000 0000 3055 | approved after a delay (`CART_SANDBOX_SLOW_MS`)       |
+//! | 4000 0027 6000 3184 | requires the shopper's action, never completed: the order stays PENDING and expires |
 //!
 //! Spaces are ignored; any other number is declined as `unknown_test_card`.
 
@@ -16,13 +17,15 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use sqlx::PgPool;
 
-use super::{Authorization, AuthorizeRequest, PaymentError, PaymentProvider};
+use super::{Authorization, AuthorizeRequest, PaymentError, PaymentProvider, RefundRequest};
 use crate::ids::OrderId;
+use crate::money::Money;
 
 pub const CARD_APPROVE: &str = "4242424242424242";
 pub const CARD_DECLINE: &str = "4000000000000002";
 pub const CARD_ERROR: &str = "4000000000000119";
 pub const CARD_SLOW: &str = "4000000000003055";
+pub const CARD_ACTION_REQUIRED: &str = "4000002760003184";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Behaviour {
@@ -30,6 +33,7 @@ enum Behaviour {
     Decline(&'static str),
     Error,
     Slow,
+    ActionRequired,
 }
 
 fn behaviour(token: &str) -> Behaviour {
@@ -39,6 +43,7 @@ fn behaviour(token: &str) -> Behaviour {
         CARD_DECLINE => Behaviour::Decline("card_declined"),
         CARD_ERROR => Behaviour::Error,
         CARD_SLOW => Behaviour::Slow,
+        CARD_ACTION_REQUIRED => Behaviour::ActionRequired,
         _ => Behaviour::Decline("unknown_test_card"),
     }
 }
@@ -64,10 +69,11 @@ impl SandboxProvider {
                 return Err(PaymentError::Failed("sandbox processing error".into()));
             }
             Behaviour::Slow => tokio::time::sleep(self.slow).await,
-            Behaviour::Approve | Behaviour::Decline(_) => {}
+            Behaviour::Approve | Behaviour::Decline(_) | Behaviour::ActionRequired => {}
         }
         let (status, decline) = match outcome {
             Behaviour::Decline(code) => ("declined", Some(code)),
+            Behaviour::ActionRequired => ("requires_action", None),
             _ => ("authorized", None),
         };
         let authorization = format!("sandbox_auth_{}", request.order.as_uuid().simple());
@@ -109,6 +115,9 @@ impl SandboxProvider {
             "declined" => Err(PaymentError::Declined(
                 decline.unwrap_or_else(|| "card_declined".into()),
             )),
+            "requires_action" => Err(PaymentError::ActionRequired(
+                "authentication_required".into(),
+            )),
             _ => Err(PaymentError::Failed(format!(
                 "the order's payment was {status}"
             ))),
@@ -130,7 +139,7 @@ impl PaymentProvider for SandboxProvider {
                 "INSERT INTO sandbox_payments (order_id, authorization_id, status, amount, currency)
                  VALUES ($1, NULL, 'voided', 0, 'XXX')
                  ON CONFLICT (order_id) DO UPDATE SET status = 'voided', updated_at = now()
-                  WHERE sandbox_payments.status = 'authorized'",
+                  WHERE sandbox_payments.status IN ('authorized', 'requires_action')",
             )
             .bind(order.as_uuid())
             .execute(&self.db)
@@ -138,6 +147,106 @@ impl PaymentProvider for SandboxProvider {
             .map(|_| ())
             .map_err(|e| PaymentError::Failed(e.to_string()))
         })
+    }
+
+    fn capture<'a>(
+        &'a self,
+        order: &'a OrderId,
+        amount: Money,
+    ) -> BoxFuture<'a, Result<(), PaymentError>> {
+        Box::pin(self.capture_now(order, amount))
+    }
+
+    fn refund<'a>(&'a self, request: &'a RefundRequest) -> BoxFuture<'a, Result<(), PaymentError>> {
+        Box::pin(self.refund_now(request))
+    }
+}
+
+fn failed(error: sqlx::Error) -> PaymentError {
+    PaymentError::Failed(error.to_string())
+}
+
+impl SandboxProvider {
+    async fn capture_now(&self, order: &OrderId, amount: Money) -> Result<(), PaymentError> {
+        let captured = sqlx::query(
+            "UPDATE sandbox_payments SET status = 'captured', captured_amount = $2, updated_at = now()
+              WHERE order_id = $1 AND status = 'authorized' AND $2 <= amount AND currency = $3",
+        )
+        .bind(order.as_uuid())
+        .bind(amount.amount)
+        .bind(amount.currency.as_str())
+        .execute(&self.db)
+        .await
+        .map_err(failed)?
+        .rows_affected();
+        if captured == 1 {
+            return Ok(());
+        }
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM sandbox_payments WHERE order_id = $1")
+                .bind(order.as_uuid())
+                .fetch_optional(&self.db)
+                .await
+                .map_err(failed)?;
+        match status.as_deref() {
+            Some("captured") => Ok(()),
+            Some("authorized") => Err(PaymentError::Declined(
+                "amount_exceeds_authorization".into(),
+            )),
+            Some(other) => Err(PaymentError::Declined(format!("payment_{other}"))),
+            None => Err(PaymentError::Declined("no_authorization".into())),
+        }
+    }
+
+    async fn refund_now(&self, request: &RefundRequest) -> Result<(), PaymentError> {
+        let mut tx = self.db.begin().await.map_err(failed)?;
+        let payment: Option<(String, i64, i64)> = sqlx::query_as(
+            "SELECT status, captured_amount, refunded_amount FROM sandbox_payments
+              WHERE order_id = $1 FOR UPDATE",
+        )
+        .bind(request.order.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(failed)?;
+        let done: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sandbox_refunds WHERE refund_id = $1)",
+        )
+        .bind(request.refund)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(failed)?;
+        if done {
+            return Ok(());
+        }
+        let Some((status, captured, refunded)) = payment else {
+            return Err(PaymentError::Declined("no_payment".into()));
+        };
+        if status != "captured" {
+            return Err(PaymentError::Declined("not_captured".into()));
+        }
+        let after = refunded.checked_add(request.amount.amount);
+        if request.amount.amount <= 0 || after.is_none_or(|after| after > captured) {
+            return Err(PaymentError::Declined("amount_exceeds_capture".into()));
+        }
+        sqlx::query(
+            "INSERT INTO sandbox_refunds (refund_id, order_id, amount) VALUES ($1, $2, $3)",
+        )
+        .bind(request.refund)
+        .bind(request.order.as_uuid())
+        .bind(request.amount.amount)
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
+        sqlx::query(
+            "UPDATE sandbox_payments SET refunded_amount = refunded_amount + $2, updated_at = now()
+              WHERE order_id = $1",
+        )
+        .bind(request.order.as_uuid())
+        .bind(request.amount.amount)
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
+        tx.commit().await.map_err(failed)
     }
 }
 
@@ -151,6 +260,7 @@ mod tests {
         assert_eq!(behaviour(CARD_DECLINE), Behaviour::Decline("card_declined"));
         assert_eq!(behaviour(CARD_ERROR), Behaviour::Error);
         assert_eq!(behaviour(CARD_SLOW), Behaviour::Slow);
+        assert_eq!(behaviour("4000 0027 6000 3184"), Behaviour::ActionRequired);
         assert_eq!(behaviour("1234"), Behaviour::Decline("unknown_test_card"));
     }
 }

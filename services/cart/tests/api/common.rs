@@ -12,8 +12,9 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use storefront_cart::carts::CartStore;
 use storefront_cart::catalog_client::CatalogClient;
-use storefront_cart::config::{CartLimits, CatalogSettings, CheckoutSettings};
+use storefront_cart::config::{CartLimits, CatalogSettings, CheckoutSettings, WebhookSettings};
 use storefront_cart::payments::SandboxProvider;
+use storefront_cart::webhooks::Webhooks;
 use storefront_cart::{AppState, prepare, service};
 use storefront_catalog::images::{ImageLimits, LocalDirectory};
 use storefront_kit::testing::{
@@ -211,6 +212,7 @@ pub struct Options {
     pub catalog_timeout: Duration,
     pub breaker_failures: u32,
     pub limits: CartLimits,
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for Options {
@@ -222,6 +224,7 @@ impl Default for Options {
                 reservation_ttl: Duration::from_secs(900),
                 payment_timeout: Duration::from_secs(10),
                 suspend_backoff: Duration::from_secs(1),
+                order_expires_after: Duration::from_secs(900),
             },
             sandbox_slow: Duration::from_millis(1500),
             catalog_url: None,
@@ -231,6 +234,13 @@ impl Default for Options {
                 ttl: Duration::from_secs(3600),
                 max_lines: 5,
                 max_quantity: 20,
+            },
+            // Receivers in tests listen on loopback.
+            webhooks: WebhookSettings {
+                allow_private_targets: true,
+                timeout: Duration::from_secs(5),
+                follow_catalog: false,
+                ..WebhookSettings::default()
             },
         }
     }
@@ -293,6 +303,7 @@ pub async fn app_with(options: Options) -> TestApp {
         catalog: Arc::new(CatalogClient::new(&settings).unwrap()),
         verifier: verifier(),
         checkout: options.checkout,
+        webhooks: Arc::new(Webhooks::new(options.webhooks).unwrap()),
     };
     let router = service(state.clone()).into_router(&server_config());
     TestApp {

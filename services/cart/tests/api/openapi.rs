@@ -33,6 +33,16 @@ const ROUTES: &[(&str, &[&str])] = &[
         "/api/cart/admin/discount-codes/{code}",
         &["get", "put", "delete"],
     ),
+    ("/api/cart/admin/orders/{id}/refunds", &["post"]),
+    ("/api/cart/orders/{id}/cancel", &["post"]),
+    ("/api/cart/admin/webhooks", &["get", "post"]),
+    ("/api/cart/admin/webhooks/{id}", &["get", "patch", "delete"]),
+    ("/api/cart/admin/webhooks/{id}/deliveries", &["get"]),
+    (
+        "/api/cart/admin/webhooks/{id}/deliveries/{deliveryId}/replay",
+        &["post"],
+    ),
+    ("/api/cart/admin/webhooks/{id}/ping", &["post"]),
 ];
 
 #[tokio::test]

@@ -20,6 +20,9 @@ import type {
   ShippingZone,
   ShippingZoneInput,
   TaxSettings,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookEndpointList,
 } from './types';
 
 const BASE = '/api/cart';
@@ -89,6 +92,9 @@ export const cartApi = {
   orders: (cursor?: string, signal?: AbortSignal) =>
     request<Page<Order>>(`${BASE}/orders`, { query: { cursor, limit: 20 }, signal }),
   order: (id: string, signal?: AbortSignal) => request<Order>(`${BASE}/orders/${encodeURIComponent(id)}`, { signal }),
+  /** The shopper cancels their own order while it has not shipped. */
+  cancelOrder: (id: string, reason?: string) =>
+    request<Order>(`${BASE}/orders/${encodeURIComponent(id)}/cancel`, { method: 'POST', body: reason ? { reason } : {} }),
 
   // admin
   adminOrders: (status: OrderStatus | '', cursor?: string, signal?: AbortSignal) =>
@@ -117,4 +123,25 @@ export const cartApi = {
   saveCode: (code: string, input: DiscountCodeInput) =>
     request<DiscountCode>(`${BASE}/admin/discount-codes/${encodeURIComponent(code)}`, { method: 'PUT', body: input }),
   deleteCode: (code: string) => request<void>(`${BASE}/admin/discount-codes/${encodeURIComponent(code)}`, { method: 'DELETE' }),
+  /** One key per refund attempt: a retry with the same key never refunds twice. */
+  refund: (id: string, amount: { amount: number; currency: string } | null, reason: string, idempotencyKey: string) =>
+    request<Order>(`${BASE}/admin/orders/${encodeURIComponent(id)}/refunds`, {
+      method: 'POST',
+      body: { ...(amount ? { amount } : {}), ...(reason ? { reason } : {}) },
+      headers: { 'idempotency-key': idempotencyKey },
+    }),
+
+  // admin: webhooks
+  webhooks: (signal?: AbortSignal) => request<WebhookEndpointList>(`${BASE}/admin/webhooks`, { signal }),
+  webhook: (id: string, signal?: AbortSignal) => request<WebhookEndpoint>(`${BASE}/admin/webhooks/${encodeURIComponent(id)}`, { signal }),
+  createWebhook: (body: { url: string; events: string[]; description: string }, idempotencyKey: string) =>
+    request<WebhookEndpoint>(`${BASE}/admin/webhooks`, { method: 'POST', body, headers: { 'idempotency-key': idempotencyKey } }),
+  updateWebhook: (id: string, body: { enabled?: boolean; rotateSecret?: boolean; events?: string[]; url?: string; description?: string }) =>
+    request<WebhookEndpoint>(`${BASE}/admin/webhooks/${encodeURIComponent(id)}`, { method: 'PATCH', body }),
+  deleteWebhook: (id: string) => request<void>(`${BASE}/admin/webhooks/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  deliveries: (id: string, cursor?: string, signal?: AbortSignal) =>
+    request<Page<WebhookDelivery>>(`${BASE}/admin/webhooks/${encodeURIComponent(id)}/deliveries`, { query: { cursor, limit: 20 }, signal }),
+  replayDelivery: (id: string, delivery: string) =>
+    request<WebhookDelivery>(`${BASE}/admin/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(delivery)}/replay`, { method: 'POST' }),
+  pingWebhook: (id: string) => request<WebhookDelivery>(`${BASE}/admin/webhooks/${encodeURIComponent(id)}/ping`, { method: 'POST' }),
 };

@@ -52,6 +52,10 @@ export type OrderStatus = Cart_['OrderStatus'];
 export type OrderLine = Cart_['OrderLine'];
 export type Order = Cart_['Order'];
 export type OrdersSummary = Cart_['Summary'];
+export type Refund = Cart_['Refund'];
+export type WebhookEndpoint = Cart_['Endpoint'];
+export type WebhookEndpointList = Cart_['EndpointList'];
+export type WebhookDelivery = Cart_['Delivery'];
 
 // --- pricing (cart service) ---
 

@@ -106,6 +106,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cart/admin/orders/{id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refunds part or all of a shipped order's captured payment (admin). Requires an
+         *     `Idempotency-Key`: a retry returns the same refund instead of refunding twice. The sum of
+         *     refunds never exceeds the capture; when it reaches it, the order becomes REFUNDED.
+         */
+        post: operations["refund_order"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cart/admin/orders/{id}/status": {
         parameters: {
             query?: never;
@@ -117,8 +138,8 @@ export interface paths {
         put?: never;
         /**
          * Ships or cancels a confirmed order. Setting the status it already has changes nothing.
-         *     Cancelling voids the payment, returns the stock to the catalog ([`cancellation`]) and
-         *     announces `OrderCancelled`.
+         *     Shipping captures the payment and announces `OrderShipped`; cancelling voids the payment,
+         *     returns the stock to the catalog ([`cancellation`]) and announces `OrderCancelled`.
          */
         post: operations["change_status"];
         delete?: never;
@@ -211,6 +232,100 @@ export interface paths {
         /** Replaces the tax settings and all rates (admin). Idempotent. */
         put: operations["put_tax"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cart/admin/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every endpoint, newest first, without secrets (admin). */
+        get: operations["list_endpoints"];
+        put?: never;
+        /**
+         * Registers an endpoint; the answer carries its signing secret. With an `Idempotency-Key`, a
+         *     retry returns the endpoint the first request made (200 instead of 201).
+         */
+        post: operations["create_endpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cart/admin/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One endpoint, with its signing secret (admin). */
+        get: operations["get_endpoint"];
+        put?: never;
+        post?: never;
+        /** Removes an endpoint and its delivery log. */
+        delete: operations["delete_endpoint"];
+        options?: never;
+        head?: never;
+        /** Changes an endpoint: URL, events, description, enabled; `rotateSecret` issues a new secret. */
+        patch: operations["update_endpoint"];
+        trace?: never;
+    };
+    "/api/cart/admin/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The endpoint's deliveries, newest first, with their attempts and last outcome. */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cart/admin/webhooks/{id}/deliveries/{deliveryId}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends a delivery again now, with the same event id and body, and answers with its outcome.
+         *     If it fails and attempts remain, the dispatcher keeps retrying it.
+         */
+        post: operations["replay_delivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cart/admin/webhooks/{id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sends a `ping` event to the endpoint now and answers with the delivery. */
+        post: operations["ping_endpoint"];
         delete?: never;
         options?: never;
         head?: never;
@@ -328,6 +443,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cart/orders/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The shopper cancels their own order while it has not shipped: the payment is voided and the
+         *     items go back on the shelf. Cancelling a cancelled order again changes nothing.
+         */
+        post: operations["cancel_my_order"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cart/prices": {
         parameters: {
             query?: never;
@@ -386,6 +521,10 @@ export interface components {
             id: string;
             name: string;
         };
+        CancelRequest: {
+            /** @description Why, in the shopper's words (kept on the event). */
+            reason?: string | null;
+        };
         CartLineView: {
             /**
              * Format: int64
@@ -420,6 +559,44 @@ export interface components {
             /** @description One of the methods a quote offers for the address' country. */
             shippingMethodId?: string | null;
         };
+        CreateEndpoint: {
+            description?: string | null;
+            enabled?: boolean | null;
+            /** @description One or more of the event types. */
+            events: string[];
+            /** @description https URL (http only where the store allows private targets). */
+            url: string;
+        };
+        Delivery: {
+            /** Format: int32 */
+            attempts: number;
+            /** @description The exact body that is signed and sent. */
+            body: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            endpointId: string;
+            /** Format: uuid */
+            eventId: string;
+            eventType: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: int64 */
+            lastDurationMs?: number | null;
+            lastError?: string | null;
+            /** Format: int32 */
+            lastStatusCode?: number | null;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (pending deliveries only).
+             */
+            nextAttemptAt?: string | null;
+            status: components["schemas"]["DeliveryStatus"];
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @enum {string} */
+        DeliveryStatus: "pending" | "succeeded" | "failed";
         DiscountCodeInput: {
             active?: boolean;
             description?: string;
@@ -479,6 +656,27 @@ export interface components {
             /** @enum {string} */
             type: "fixed";
         };
+        Endpoint: {
+            /** Format: date-time */
+            createdAt: string;
+            description: string;
+            enabled: boolean;
+            events: string[];
+            /** Format: uuid */
+            id: string;
+            /** @description `whsec_…`; present only when one endpoint is read (or just created). */
+            secret?: string | null;
+            /** Format: date-time */
+            updatedAt: string;
+            url: string;
+            /** Format: int64 */
+            version: number;
+        };
+        EndpointList: {
+            /** @description Every event type an endpoint may subscribe to. */
+            eventTypes: string[];
+            items: components["schemas"]["Endpoint"][];
+        };
         /**
          * @description Why an order failed: a stable `reason` code (`out_of_stock`, `payment_declined`,
          *     `payment_error`, `reservation_expired`, `unknown_sku`) and words for people.
@@ -509,6 +707,8 @@ export interface components {
             currency: string;
         };
         Order: {
+            /** @description What the payment provider has taken (on shipping); zero before. */
+            captured: components["schemas"]["Money"];
             /** Format: date-time */
             createdAt: string;
             failure?: components["schemas"]["Failure"] | null;
@@ -516,6 +716,10 @@ export interface components {
             id: string;
             lines: components["schemas"]["OrderLine"][];
             pricing?: components["schemas"]["PricedOrder"] | null;
+            /** @description What was given back by refunds that went through or are under way. */
+            refunded: components["schemas"]["Money"];
+            /** @description Refunds, oldest first. */
+            refunds?: components["schemas"]["Refund"][];
             status: components["schemas"]["OrderStatus"];
             total: components["schemas"]["Money"];
             /** Format: date-time */
@@ -534,7 +738,39 @@ export interface components {
             variantTitle?: string | null;
         };
         /** @enum {string} */
-        OrderStatus: "PENDING" | "CONFIRMED" | "FAILED" | "SHIPPED" | "CANCELLED";
+        OrderStatus: "PENDING" | "CONFIRMED" | "FAILED" | "EXPIRED" | "SHIPPED" | "CANCELLED" | "REFUNDED";
+        /** @description `{"items": [...], "nextCursor": ...}`; `nextCursor` is absent on the last page. */
+        Page_Delivery: {
+            items: {
+                /** Format: int32 */
+                attempts: number;
+                /** @description The exact body that is signed and sent. */
+                body: string;
+                /** Format: date-time */
+                createdAt: string;
+                /** Format: uuid */
+                endpointId: string;
+                /** Format: uuid */
+                eventId: string;
+                eventType: string;
+                /** Format: uuid */
+                id: string;
+                /** Format: int64 */
+                lastDurationMs?: number | null;
+                lastError?: string | null;
+                /** Format: int32 */
+                lastStatusCode?: number | null;
+                /**
+                 * Format: date-time
+                 * @description When the next attempt is due (pending deliveries only).
+                 */
+                nextAttemptAt?: string | null;
+                status: components["schemas"]["DeliveryStatus"];
+                /** Format: date-time */
+                updatedAt: string;
+            }[];
+            nextCursor?: string | null;
+        };
         /** @description `{"items": [...], "nextCursor": ...}`; `nextCursor` is absent on the last page. */
         Page_DiscountCodeView: {
             items: {
@@ -567,6 +803,8 @@ export interface components {
         /** @description `{"items": [...], "nextCursor": ...}`; `nextCursor` is absent on the last page. */
         Page_Order: {
             items: {
+                /** @description What the payment provider has taken (on shipping); zero before. */
+                captured: components["schemas"]["Money"];
                 /** Format: date-time */
                 createdAt: string;
                 failure?: components["schemas"]["Failure"] | null;
@@ -574,6 +812,10 @@ export interface components {
                 id: string;
                 lines: components["schemas"]["OrderLine"][];
                 pricing?: components["schemas"]["PricedOrder"] | null;
+                /** @description What was given back by refunds that went through or are under way. */
+                refunded: components["schemas"]["Money"];
+                /** @description Refunds, oldest first. */
+                refunds?: components["schemas"]["Refund"][];
                 status: components["schemas"]["OrderStatus"];
                 total: components["schemas"]["Money"];
                 /** Format: date-time */
@@ -722,6 +964,30 @@ export interface components {
             /** @description Methods for the address' country (empty without one). */
             shippingOptions: components["schemas"]["ShippingOption"][];
         };
+        Refund: {
+            amount: components["schemas"]["Money"];
+            /** Format: date-time */
+            createdAt: string;
+            failure?: string | null;
+            /** Format: uuid */
+            id: string;
+            reason?: string | null;
+            /** @description pending, succeeded or failed. */
+            status: string;
+        };
+        RefundMoney: {
+            /**
+             * Format: int64
+             * @description Minor units.
+             */
+            amount: number;
+            /** @description The order's currency. */
+            currency: string;
+        };
+        RefundRequestBody: {
+            amount?: components["schemas"]["RefundMoney"] | null;
+            reason?: string | null;
+        };
         SalePrice: {
             /** @description The catalog's price. */
             listPrice: components["schemas"]["Money"];
@@ -820,6 +1086,14 @@ export interface components {
             pricesIncludeTax: boolean;
             /** @description Countries without a rate pay no tax. */
             rates: components["schemas"]["TaxRate"][];
+        };
+        UpdateEndpoint: {
+            description?: string | null;
+            enabled?: boolean | null;
+            events?: string[] | null;
+            /** @description A new secret replaces the old one at once. */
+            rotateSecret?: boolean;
+            url?: string | null;
         };
         UpdateLine: {
             /**
@@ -1111,7 +1385,7 @@ export interface operations {
     list_orders: {
         parameters: {
             query?: {
-                /** @description PENDING, CONFIRMED, FAILED, SHIPPED or CANCELLED. */
+                /** @description PENDING, CONFIRMED, FAILED, EXPIRED, SHIPPED, CANCELLED or REFUNDED. */
                 status?: string;
                 userId?: string;
                 /** @description `nextCursor` of the previous page. */
@@ -1257,6 +1531,99 @@ export interface operations {
             };
         };
     };
+    refund_order: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1–255 visible ASCII characters; a retry returns the same refund */
+                "Idempotency-Key": string;
+            };
+            path: {
+                /** @description The order id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundRequestBody"];
+            };
+        };
+        responses: {
+            /** @description Refunded before under this Idempotency-Key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description Refunded; the order with its refunds */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description Missing Idempotency-Key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such order */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not shipped, nothing left to refund, or the provider refused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad amount or currency, or the key reused with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The payment provider failed; retry with the same key */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     change_status: {
         parameters: {
             query?: never;
@@ -1303,7 +1670,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed from the current status */
+            /** @description Not allowed from the current status, or the payment provider refused the capture */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1323,6 +1690,15 @@ export interface operations {
             };
             /** @description Bad status */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The payment provider failed; retry */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1766,6 +2142,382 @@ export interface operations {
             };
         };
     };
+    list_endpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointList"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_endpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional; a retry returns the same endpoint */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateEndpoint"];
+            };
+        };
+        responses: {
+            /** @description Registered before under this Idempotency-Key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Endpoint"];
+                };
+            };
+            /** @description Registered, with its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Endpoint"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad URL (not https, internal address, unresolvable) or events */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint and its secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Endpoint"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateEndpoint"];
+            };
+        };
+        responses: {
+            /** @description The endpoint and its secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Endpoint"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad URL or events */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                /** @description pending, succeeded or failed. */
+                status?: string;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string;
+                /** @description 1–100, default 20. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Delivery"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad status, limit or cursor */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replay_delivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint id */
+                id: string;
+                /** @description The delivery id */
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery after the attempt */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such delivery of this endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An attempt is on the wire right now */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ping_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ping's delivery after its first attempt */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     checkout: {
         parameters: {
             query?: never;
@@ -2131,6 +2883,69 @@ export interface operations {
             };
             /** @description No such order of the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_my_order: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CancelRequest"];
+            };
+        };
+        responses: {
+            /** @description The CANCELLED order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such order of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Shipped, failed or expired orders cannot be cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad body */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -10,9 +10,11 @@ import TableCell from '@mui/material/TableCell';
 import TableHead from '@mui/material/TableHead';
 import TableRow from '@mui/material/TableRow';
 import Typography from '@mui/material/Typography';
-import { useQuery } from '@tanstack/react-query';
+import Button from '@mui/material/Button';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link as RouterLink, useParams, useSearchParams } from 'react-router';
 import { cartApi } from '../../api/cart';
+import { describeError } from '../../api/problem';
 import type { Order } from '../../api/types';
 import { RequireAuth } from '../../app/RequireAuth';
 import { Price } from '../../components/Price';
@@ -35,8 +37,13 @@ export function OrderDetail({ order, asPageTitle = false }: { order: Order; asPa
           <Typography color="text.secondary">{formatDate(order.createdAt)}</Typography>
         </Box>
         {order.failure ? (
-          <Alert severity="error" sx={{ mb: 2 }}>
+          <Alert severity={order.status === 'EXPIRED' ? 'info' : 'error'} sx={{ mb: 2 }} data-testid="order-failure">
             {order.failure.detail ?? order.failure.reason}
+          </Alert>
+        ) : null}
+        {order.status === 'PENDING' ? (
+          <Alert severity="warning" sx={{ mb: 2 }} data-testid="order-awaiting-payment">
+            We are waiting for your payment to be completed. The items are held for you; if the payment is not completed in time, the order expires and nothing is charged.
           </Alert>
         ) : null}
         <Box sx={{ overflowX: 'auto' }}>
@@ -94,6 +101,18 @@ export function OrderDetail({ order, asPageTitle = false }: { order: Order; asPa
                   </TableCell>
                 </TableRow>
               )}
+              {order.refunds?.map((refund) => (
+                <TableRow key={refund.id} data-testid="order-refund">
+                  <TableCell colSpan={3}>
+                    Refund {formatDate(refund.createdAt)}
+                    {refund.reason ? ` — ${refund.reason}` : ''}
+                    {refund.status !== 'succeeded' ? ` (${refund.status})` : ''}
+                  </TableCell>
+                  <TableCell align="right">
+                    −<Price money={refund.amount} />
+                  </TableCell>
+                </TableRow>
+              ))}
             </TableBody>
           </Table>
         </Box>
@@ -122,10 +141,46 @@ export function OrderDetail({ order, asPageTitle = false }: { order: Order; asPa
   );
 }
 
+function CancelOrder({ order }: { order: Order }) {
+  const queryClient = useQueryClient();
+  const cancel = useMutation({
+    mutationFn: () => cartApi.cancelOrder(order.id),
+    onSuccess: (updated) => {
+      queryClient.setQueryData(['orders', order.id], updated);
+      void queryClient.invalidateQueries({ queryKey: ['orders'] });
+    },
+  });
+  if (order.status !== 'CONFIRMED') return null;
+  return (
+    <Box sx={{ mt: 2 }}>
+      {cancel.isError ? (
+        <Alert severity="error" sx={{ mb: 1 }}>
+          {describeError(cancel.error)}
+        </Alert>
+      ) : null}
+      <Button
+        color="error"
+        variant="outlined"
+        disabled={cancel.isPending}
+        onClick={() => {
+          if (window.confirm('Cancel this order? Your payment is released and nothing is charged.')) cancel.mutate();
+        }}
+      >
+        Cancel order
+      </Button>
+    </Box>
+  );
+}
+
 function OrderView() {
   const { id = '' } = useParams();
   const [params] = useSearchParams();
-  const order = useQuery({ queryKey: ['orders', id], queryFn: ({ signal }) => cartApi.order(id, signal) });
+  const order = useQuery({
+    queryKey: ['orders', id],
+    queryFn: ({ signal }) => cartApi.order(id, signal),
+    // An order awaiting its payment changes on its own: look again now and then.
+    refetchInterval: (query) => (query.state.data?.status === 'PENDING' ? 5000 : false),
+  });
   if (order.isPending) return <Skeleton variant="rounded" height={240} />;
   if (order.isError) {
     return isNotFound(order.error) ? <EmptyState title="No such order" /> : <ErrorState error={order.error} onRetry={() => void order.refetch()} />;
@@ -138,6 +193,7 @@ function OrderView() {
         </Alert>
       ) : null}
       <OrderDetail order={order.data} asPageTitle />
+      <CancelOrder order={order.data} />
     </>
   );
 }

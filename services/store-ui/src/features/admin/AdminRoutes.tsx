@@ -13,6 +13,7 @@ import { ProductsAdmin } from './ProductsAdmin';
 import { PromotionsAdmin } from './PromotionsAdmin';
 import { ShippingTaxAdmin } from './ShippingTaxAdmin';
 import { StockAdmin } from './StockAdmin';
+import { WebhooksAdmin } from './webhooks/WebhooksAdmin';
 
 const SECTIONS = [
   { path: '/admin', label: 'Dashboard' },
@@ -22,6 +23,7 @@ const SECTIONS = [
   { path: '/admin/orders', label: 'Orders' },
   { path: '/admin/promotions', label: 'Promotions' },
   { path: '/admin/shipping', label: 'Shipping & tax' },
+  { path: '/admin/webhooks', label: 'Webhooks' },
 ];
 
 function AdminNav() {
@@ -55,6 +57,7 @@ export default function AdminRoutes() {
           <Route path="orders" element={<OrdersAdmin />} />
           <Route path="promotions" element={<PromotionsAdmin />} />
           <Route path="shipping" element={<ShippingTaxAdmin />} />
+          <Route path="webhooks" element={<WebhooksAdmin />} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>
       </Box>

@@ -12,11 +12,58 @@ import { cartApi } from '../../api/cart';
 import { describeError } from '../../api/problem';
 import type { Order, OrderStatus } from '../../api/types';
 import { Price } from '../../components/Price';
+import { toMajorText } from '../../lib/money';
+import { newIdempotencyKey } from '../checkout/placeOrder';
+import { parseRefundAmount, refundable, retryWithSameKey } from './refund';
 import { EmptyState, ErrorState } from '../../components/States';
 import { OrderDetail } from '../account/OrderPage';
 import { OrderStatusChip, formatDate } from '../account/orderStatus';
 
+function RefundForm({ order, onDone }: { order: Order; onDone: () => void }) {
+  const queryClient = useQueryClient();
+  const left = refundable(order);
+  const currency = order.total.currency;
+  const [amount, setAmount] = useState(toMajorText(left, currency));
+  const [reason, setReason] = useState('');
+  const [fieldError, setFieldError] = useState<string | null>(null);
+  const [key, setKey] = useState(newIdempotencyKey);
+  const refund = useMutation({
+    mutationFn: (minor: number) => cartApi.refund(order.id, minor === left ? null : { amount: minor, currency }, reason.trim(), key),
+    onSuccess: () => {
+      setKey(newIdempotencyKey());
+      void queryClient.invalidateQueries({ queryKey: ['admin', 'orders'] });
+      onDone();
+    },
+    onError: (error) => {
+      // An unknown outcome keeps the key, so pressing again cannot refund twice.
+      if (!retryWithSameKey(error)) setKey(newIdempotencyKey());
+    },
+  });
+  return (
+    <Box
+      component="form"
+      aria-label="Refund"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        const parsed = parseRefundAmount(amount, currency, left);
+        setFieldError(parsed.ok ? null : parsed.message);
+        if (parsed.ok) refund.mutate(parsed.amount);
+      }}
+      sx={{ display: 'flex', gap: 1, alignItems: 'flex-start', flexWrap: 'wrap', mt: 1 }}
+    >
+      <TextField size="small" label={`Amount (${currency})`} value={amount} onChange={(e) => setAmount(e.target.value)} error={Boolean(fieldError)} helperText={fieldError ?? `Up to ${toMajorText(left, currency)}`} slotProps={{ htmlInput: { inputMode: 'decimal' } }} sx={{ width: 180 }} fullWidth={false} />
+      <TextField size="small" label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} sx={{ width: 240 }} fullWidth={false} />
+      <Button type="submit" variant="contained" color="warning" disabled={refund.isPending}>
+        Refund
+      </Button>
+      {refund.isError ? <Alert severity="error" sx={{ flexBasis: '100%' }}>{describeError(refund.error)}</Alert> : null}
+    </Box>
+  );
+}
+
 function OrderRow({ order }: { order: Order }) {
+  const [refunding, setRefunding] = useState(false);
   const queryClient = useQueryClient();
   const [open, setOpen] = useState(false);
   const change = useMutation({
@@ -38,14 +85,14 @@ function OrderRow({ order }: { order: Order }) {
         </Typography>
         {order.status === 'CONFIRMED' ? (
           <Box sx={{ display: 'flex', gap: 1 }}>
-            <Button size="small" variant="outlined" onClick={() => change.mutate('SHIPPED')} disabled={change.isPending}>
+            <Button size="small" variant="outlined" onClick={() => change.mutate('SHIPPED')} disabled={change.isPending} title="Captures the payment">
               Mark shipped
             </Button>
             <Button
               size="small"
               color="error"
               onClick={() => {
-                if (window.confirm('Cancel this order? The payment is voided and the stock returned.')) change.mutate('CANCELLED');
+                if (window.confirm('Cancel this order? The payment authorization is voided and the stock returned.')) change.mutate('CANCELLED');
               }}
               disabled={change.isPending}
             >
@@ -53,7 +100,13 @@ function OrderRow({ order }: { order: Order }) {
             </Button>
           </Box>
         ) : null}
+        {order.status === 'SHIPPED' && refundable(order) > 0 ? (
+          <Button size="small" color="warning" onClick={() => setRefunding((r) => !r)} aria-expanded={refunding}>
+            Refund…
+          </Button>
+        ) : null}
       </Box>
+      {refunding && order.status === 'SHIPPED' ? <RefundForm order={order} onDone={() => setRefunding(false)} /> : null}
       {change.isError ? <Alert severity="error" sx={{ mt: 1 }}>{describeError(change.error)}</Alert> : null}
       <Collapse in={open} unmountOnExit>
         <Box sx={{ mt: 1 }}>
@@ -81,7 +134,7 @@ export function OrdersAdmin() {
         </Typography>
         <TextField select label="Status" value={status} onChange={(e) => setStatus(e.target.value as OrderStatus | '')} sx={{ width: 180 }} fullWidth={false}>
           <MenuItem value="">All</MenuItem>
-          {(['PENDING', 'CONFIRMED', 'SHIPPED', 'CANCELLED', 'FAILED'] as const).map((s) => (
+          {(['PENDING', 'CONFIRMED', 'SHIPPED', 'REFUNDED', 'CANCELLED', 'EXPIRED', 'FAILED'] as const).map((s) => (
             <MenuItem key={s} value={s}>
               {s.charAt(0) + s.slice(1).toLowerCase()}
             </MenuItem>
