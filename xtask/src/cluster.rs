@@ -237,7 +237,16 @@ pub fn store(action: &str, manifest: &std::path::Path) -> Result<()> {
     let manifest = std::path::absolute(manifest)?;
     let mut command = cargo::command(
         &ctx.paths,
-        &["run", "--quiet", "-p", "storefront-tests", "--bin", "local-store", "--", action],
+        &[
+            "run",
+            "--quiet",
+            "-p",
+            "storefront-tests",
+            "--bin",
+            "local-store",
+            "--",
+            action,
+        ],
     );
     command
         .arg(&manifest)

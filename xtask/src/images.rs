@@ -145,7 +145,9 @@ fn base_files() -> BTreeMap<String, File> {
     let mut files = BTreeMap::from([
         (
             "etc/passwd".to_string(),
-            text("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"),
+            text(
+                "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
+            ),
         ),
         (
             "etc/group".to_string(),
@@ -181,7 +183,8 @@ fn tree(dir: &Path, under: &str, files: &mut BTreeMap<String, File>) -> Result<(
                 inside,
                 File {
                     mode: 0o644,
-                    contents: fs::read(&path).with_context(|| format!("read {}", path.display()))?,
+                    contents: fs::read(&path)
+                        .with_context(|| format!("read {}", path.display()))?,
                 },
             );
         }
@@ -261,10 +264,7 @@ pub fn build(ctx: &Ctx, revision: Option<&str>) -> Result<Release> {
         let path = dir.join(format!("{name}.tar"));
         fs::write(&path, image.archive(&reference)?)
             .with_context(|| format!("write {}", path.display()))?;
-        println!(
-            "  {reference:<58} {}",
-            &image.manifest_digest[..19]
-        );
+        println!("  {reference:<58} {}", &image.manifest_digest[..19]);
         archives.insert(*name, path);
     }
     fs::write(images_dir(ctx).join("last-tag"), &tag)?;
@@ -316,7 +316,9 @@ pub fn run(revision: Option<&str>) -> Result<()> {
     if node::containerd_socket(&ctx).is_some() {
         import(&ctx, &release)?;
     } else {
-        println!("  (the real node is not running; `cargo xtask cluster up --real-node` imports them)");
+        println!(
+            "  (the real node is not running; `cargo xtask cluster up --real-node` imports them)"
+        );
     }
     println!();
     println!("tag: {}", release.tag);

@@ -62,7 +62,10 @@ fn pid(ctx: &Ctx, name: &str) -> Option<u32> {
 
 /// Which node processes run, with their pids.
 pub fn running(ctx: &Ctx) -> Vec<(&'static str, Option<u32>)> {
-    PROCESSES.iter().map(|name| (*name, pid(ctx, name))).collect()
+    PROCESSES
+        .iter()
+        .map(|name| (*name, pid(ctx, name)))
+        .collect()
 }
 
 /// containerd's socket while the node's containerd runs.

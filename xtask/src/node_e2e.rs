@@ -24,10 +24,11 @@ struct HostState {
 
 fn sysctls(repo: &Path) -> Result<BTreeSet<String>> {
     let script = repo.join("local/node/sysctls.sh");
-    let out = process::run_quiet(Command::new("bash").arg("-c").arg(format!(
-        "source {} && record_sysctls",
-        script.display()
-    )))?;
+    let out = process::run_quiet(
+        Command::new("bash")
+            .arg("-c")
+            .arg(format!("source {} && record_sysctls", script.display())),
+    )?;
     Ok(out.lines().map(str::to_string).collect())
 }
 

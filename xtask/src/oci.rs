@@ -68,7 +68,8 @@ fn layer_tar(spec: &ImageSpec) -> Result<Vec<u8>> {
     for path in spec.files.keys().chain(spec.dirs.keys()) {
         let mut parent = std::path::Path::new(path).parent();
         while let Some(dir) = parent.filter(|p| !p.as_os_str().is_empty()) {
-            dirs.entry(dir.to_string_lossy().into_owned()).or_insert(0o755);
+            dirs.entry(dir.to_string_lossy().into_owned())
+                .or_insert(0o755);
             parent = dir.parent();
         }
     }
@@ -220,10 +221,7 @@ impl Image {
             br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
         );
         add("index.json".into(), index);
-        add(
-            blob_path(&self.manifest_digest),
-            self.manifest.clone(),
-        );
+        add(blob_path(&self.manifest_digest), self.manifest.clone());
         for (digest, blob) in &self.blobs {
             add(blob_path(digest), blob.clone());
         }
@@ -303,7 +301,13 @@ mod tests {
         }
         assert_eq!(
             seen,
-            ["tmp/", "usr/", "usr/local/", "usr/local/bin/", "usr/local/bin/app"]
+            [
+                "tmp/",
+                "usr/",
+                "usr/local/",
+                "usr/local/bin/",
+                "usr/local/bin/app"
+            ]
         );
     }
 
@@ -326,6 +330,9 @@ mod tests {
             m["annotations"]["io.containerd.image.name"],
             "localhost/storefront/app:1.0.0-abc"
         );
-        assert_eq!(m["annotations"]["org.opencontainers.image.ref.name"], "1.0.0-abc");
+        assert_eq!(
+            m["annotations"]["org.opencontainers.image.ref.name"],
+            "1.0.0-abc"
+        );
     }
 }

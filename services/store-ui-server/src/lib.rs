@@ -44,9 +44,11 @@ pub fn service(config: &Config) -> Service {
         .precompressed_br()
         .precompressed_gzip();
     // A missing hashed asset is a 404, never the index under a year-long cache.
-    let pages = assets
-        .clone()
-        .fallback(ServeFile::new(&index).precompressed_br().precompressed_gzip());
+    let pages = assets.clone().fallback(
+        ServeFile::new(&index)
+            .precompressed_br()
+            .precompressed_gzip(),
+    );
     let routes = Router::new()
         .route_service("/assets/{*path}", assets)
         .route_service("/", pages.clone())
@@ -66,9 +68,14 @@ async fn index_readable(index: &Path) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", index.display()))
 }
 
-async fn cache_control(request: Request, next: Next) -> Response {
+/// Sets `Cache-Control`, and keeps file dates out of caching: images are reproducible, so every
+/// file is dated 1970 and a date would let a browser keep last release's `index.html`.
+async fn cache_control(mut request: Request, next: Next) -> Response {
     let immutable = request.uri().path().starts_with("/assets/");
+    request.headers_mut().remove(header::IF_MODIFIED_SINCE);
+    request.headers_mut().remove(header::IF_UNMODIFIED_SINCE);
     let mut response = next.run(request).await;
+    response.headers_mut().remove(header::LAST_MODIFIED);
     let value = if immutable && response.status().is_success() {
         IMMUTABLE
     } else {
@@ -94,10 +101,8 @@ mod tests {
 
     impl Site {
         fn new(name: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!(
-                "store-ui-server-{name}-{}",
-                std::process::id()
-            ));
+            let dir =
+                std::env::temp_dir().join(format!("store-ui-server-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(dir.join("assets")).unwrap();
             std::fs::write(dir.join("index.html"), "<html>shop</html>").unwrap();
@@ -115,7 +120,11 @@ mod tests {
             service(&config).into_router(&config.server)
         }
 
-        async fn get(&self, path: &str, encoding: Option<&str>) -> (StatusCode, http::HeaderMap, String) {
+        async fn get(
+            &self,
+            path: &str,
+            encoding: Option<&str>,
+        ) -> (StatusCode, http::HeaderMap, String) {
             let mut request = Request::builder().uri(path);
             if let Some(encoding) = encoding {
                 request = request.header(header::ACCEPT_ENCODING, encoding);
@@ -165,6 +174,24 @@ mod tests {
             assert_eq!(headers[header::CACHE_CONTROL], REVALIDATE, "{path}");
             assert_eq!(body, "<html>shop</html>", "{path}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_new_index_is_never_hidden_behind_a_file_date() {
+        let site = Site::new("dates");
+        let response = site
+            .router()
+            .oneshot(
+                Request::builder()
+                    .uri("/")
+                    .header(header::IF_MODIFIED_SINCE, "Thu, 01 Jan 2099 00:00:00 GMT")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers().get(header::LAST_MODIFIED).is_none());
     }
 
     #[tokio::test]

@@ -81,7 +81,10 @@ fn admit_pods(cluster: &std::path::Path) -> Result<()> {
     let text = std::fs::read_to_string(&hba)?;
     let line = format!("host all all {POD_NETWORK} scram-sha-256");
     if !text.lines().any(|l| l.trim() == line) {
-        std::fs::write(&hba, format!("{text}\n# pods of the real local node\n{line}\n"))?;
+        std::fs::write(
+            &hba,
+            format!("{text}\n# pods of the real local node\n{line}\n"),
+        )?;
     }
     Ok(())
 }
