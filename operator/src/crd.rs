@@ -21,7 +21,8 @@ const NAME_PATTERN: &str = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";
 /// A name prefix valid in PostgreSQL and MongoDB database names, Redis keys and index names.
 const PREFIX_PATTERN: &str = r"^[a-z][a-z0-9_]{0,29}$";
 /// `key=value` pairs joined by `&`.
-const OPTIONS_PATTERN: &str = r"^[A-Za-z0-9_]+=[A-Za-z0-9_.:,-]+(&[A-Za-z0-9_]+=[A-Za-z0-9_.:,-]+)*$";
+const OPTIONS_PATTERN: &str =
+    r"^[A-Za-z0-9_]+=[A-Za-z0-9_.:,-]+(&[A-Za-z0-9_]+=[A-Za-z0-9_.:,-]+)*$";
 /// `s3://<bucket>[/<prefix>]`.
 const S3_URL_PATTERN: &str = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]*)?$";
 
