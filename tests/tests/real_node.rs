@@ -654,9 +654,10 @@ async fn run(env: &Env, store: &Store<'_>) -> Result<()> {
     )
     .await?;
 
+    pods_seen.sort_by_key(|p| p["metadata"]["uid"].as_str().map(str::to_string));
+    pods_seen.dedup_by_key(|p| p["metadata"]["uid"].as_str().map(str::to_string));
     let mut starts: Vec<f64> = pods_seen.iter().filter_map(start_seconds).collect();
     starts.sort_by(f64::total_cmp);
-    starts.dedup();
     println!(
         "\nreal node figures (store {} in {}):",
         store.manifest.name,

@@ -118,10 +118,10 @@ pub fn address() -> Result<Ipv4Addr> {
         .context("find this machine's address (`ip -4 route get`); set STOREFRONT_NODE_ADDRESS")?;
     let mut words = route.split_whitespace();
     while let Some(word) = words.next() {
-        if word == "src" {
-            if let Some(address) = words.next().and_then(|a| a.parse().ok()) {
-                return Ok(address);
-            }
+        if word == "src"
+            && let Some(address) = words.next().and_then(|a| a.parse().ok())
+        {
+            return Ok(address);
         }
     }
     bail!("no source address in `ip -4 route get 1.1.1.1` ({route:?}); set STOREFRONT_NODE_ADDRESS")
