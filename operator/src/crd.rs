@@ -18,6 +18,11 @@ const HOST_PATTERN: &str =
 const TAG_PATTERN: &str = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 /// A DNS-1123 object name (Secrets, StorageClasses, IngressClasses).
 const NAME_PATTERN: &str = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";
+/// A name prefix valid in PostgreSQL and MongoDB database names, Redis keys and index names.
+const PREFIX_PATTERN: &str = r"^[a-z][a-z0-9_]{0,29}$";
+/// `key=value` pairs joined by `&`.
+const OPTIONS_PATTERN: &str =
+    r"^[A-Za-z0-9_]+=[A-Za-z0-9_.:,-]+(&[A-Za-z0-9_]+=[A-Za-z0-9_.:,-]+)*$";
 /// `s3://<bucket>[/<prefix>]`.
 const S3_URL_PATTERN: &str = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]*)?$";
 
@@ -325,8 +330,28 @@ pub struct ManagedDatabase {
 #[serde(rename_all = "camelCase")]
 pub struct ExternalDatabase {
     /// Secret in the Storefront's namespace with the keys `host`, `port`, `username` and
-    /// `password` (URL-safe). Connections to external databases use TLS.
+    /// `password` (URL-safe).
     pub secret_ref: SecretRef,
+    /// Connect over TLS (default true). Turn off only for a server on a trusted network, such
+    /// as the databases of a development machine.
+    #[serde(default = "default_true")]
+    pub tls: bool,
+    /// Prefix of everything the store keeps on a server it may share with other stores:
+    /// PostgreSQL database names (`<prefix>users`, `<prefix>orders`, `<prefix>catalog`), the
+    /// MongoDB database (`<prefix>catalog`), Redis keys (`<prefix>cart:`) and the search index
+    /// alias (`<prefix>products`). None by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = PREFIX_PATTERN))]
+    pub prefix: Option<String>,
+    /// Extra connection-string options appended to the URL, e.g. `authMechanism=PLAIN` or
+    /// `replicaSet=rs0` for MongoDB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 500), regex(pattern = OPTIONS_PATTERN))]
+    pub options: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// Reference to a Secret in the same namespace.

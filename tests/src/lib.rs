@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 pub mod load;
 pub mod proxy;
+pub mod real_node;
 pub mod release;
 pub mod stack;
 

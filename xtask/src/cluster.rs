@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use nix::sys::signal::Signal;
 
-use crate::parts::{Ctx, kube};
-use crate::{cargo, probe, process};
+use crate::parts::{Ctx, ferretdb, kube, opensearch, postgres, redis};
+use crate::{cargo, images, node, probe, process};
 
 /// Port of the operator's `/metrics` and `/healthz` (`STOREFRONT_OPERATOR_PORT`).
 const DEFAULT_OPERATOR_PORT: u16 = 9471;
@@ -54,10 +54,28 @@ fn operator_port() -> Result<u16> {
     }
 }
 
-pub fn up() -> Result<()> {
-    let ctx = Ctx::observer()?;
-    let cluster = Cluster::new(&ctx);
-    let bin = kube::ensure_binaries(&ctx)?;
+pub fn up(real_node: bool) -> Result<()> {
+    if real_node {
+        node::require_root()?;
+    }
+    // Root starts the databases pods use as their system user.
+    let ctx = if real_node {
+        Ctx::new()?
+    } else {
+        Ctx::observer()?
+    };
+    up_with(&ctx, real_node)
+}
+
+/// The run directory of the control plane (kubeconfig, pki, logs).
+pub fn dir(ctx: &Ctx) -> PathBuf {
+    Cluster::new(ctx).dir
+}
+
+/// The control plane, the CRD and the operator; the real node too when asked.
+pub fn up_with(ctx: &Ctx, real_node: bool) -> Result<()> {
+    let cluster = Cluster::new(ctx);
+    let bin = kube::ensure_binaries(ctx)?;
 
     if cluster.pid("apiserver").is_some() {
         println!("control plane already running in {}", cluster.dir.display());
@@ -133,6 +151,9 @@ pub fn up() -> Result<()> {
         || probe::http_ok(port, "/healthz"),
     )?;
     println!("  operator running (pid {pid}), metrics on http://127.0.0.1:{port}/metrics");
+    if real_node {
+        node::up(ctx, &cluster.dir)?;
+    }
     println!();
     println!("kubeconfig: {}", cluster.kubeconfig().display());
     println!("  export KUBECONFIG={}", cluster.kubeconfig().display());
@@ -154,14 +175,29 @@ fn down_quiet(cluster: &Cluster) -> Result<()> {
 }
 
 pub fn down() -> Result<()> {
-    let ctx = Ctx::observer()?;
-    let cluster = Cluster::new(&ctx);
+    down_with(&Ctx::observer()?)
+}
+
+/// Stops the real node, the operator and the control plane.
+pub fn down_with(ctx: &Ctx) -> Result<()> {
+    let cluster = Cluster::new(ctx);
+    // Pods go while the apiserver still answers.
+    node::down(ctx, &cluster.dir)?;
     down_quiet(&cluster)?;
     let left: Vec<&str> = CONTROL_PLANE
         .iter()
         .chain(&["operator"])
         .copied()
         .filter(|name| cluster.pid(name).is_some())
+        .collect();
+    let left: Vec<&str> = left
+        .into_iter()
+        .chain(
+            node::running(ctx)
+                .into_iter()
+                .filter(|(_, pid)| pid.is_some())
+                .map(|(name, _)| name),
+        )
         .collect();
     if !left.is_empty() {
         bail!("still running after down: {}", left.join(", "));
@@ -177,6 +213,12 @@ pub fn status(storefront: Option<&str>, namespace: &str) -> Result<()> {
     let cluster = Cluster::new(&ctx);
     for name in CONTROL_PLANE.iter().chain(&["operator"]) {
         match cluster.pid(name) {
+            Some(pid) => println!("{name:<10} running (pid {pid})"),
+            None => println!("{name:<10} stopped"),
+        }
+    }
+    for (name, pid) in node::running(&ctx) {
+        match pid {
             Some(pid) => println!("{name:<10} running (pid {pid})"),
             None => println!("{name:<10} stopped"),
         }
@@ -208,6 +250,44 @@ pub fn status(storefront: Option<&str>, namespace: &str) -> Result<()> {
         bail!("storefront status failed ({status})");
     }
     Ok(())
+}
+
+/// `cargo xtask cluster store apply|delete <manifest>`: the `local-store` tool of the tests crate
+/// with the control plane, the node's address and the last built images.
+pub fn store(action: &str, manifest: &std::path::Path) -> Result<()> {
+    let ctx = Ctx::observer()?;
+    let cluster = Cluster::new(&ctx);
+    if node::containerd_socket(&ctx).is_none() {
+        bail!("the real node is not running: `cargo xtask cluster up --real-node` first");
+    }
+    let manifest = std::path::absolute(manifest)?;
+    let mut command = cargo::command(
+        &ctx.paths,
+        &[
+            "run",
+            "--quiet",
+            "-p",
+            "storefront-tests",
+            "--bin",
+            "local-store",
+            "--",
+            action,
+        ],
+    );
+    command
+        .arg(&manifest)
+        .env("STOREFRONT_KUBE_BIN", kube::ensure_binaries(&ctx)?)
+        .env("STOREFRONT_KUBECONFIG", cluster.kubeconfig())
+        .env("STOREFRONT_NODE_ADDRESS", node::address()?.to_string())
+        .env("STOREFRONT_IMAGE_REGISTRY", images::REGISTRY)
+        .env("STOREFRONT_POSTGRES_URL", postgres::url("postgres")?)
+        .env("STOREFRONT_REDIS_URL", redis::url()?)
+        .env("STOREFRONT_MONGODB_URL", ferretdb::url()?)
+        .env("STOREFRONT_OPENSEARCH_URL", opensearch::url()?);
+    if let Some(tag) = images::last_tag(&ctx) {
+        command.env("STOREFRONT_IMAGE_TAG", tag);
+    }
+    cargo::run(command)
 }
 
 /// `cargo xtask bench operator`: the ignored `bench` test of the operator crate, which starts its

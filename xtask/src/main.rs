@@ -4,6 +4,10 @@ mod bench;
 mod cargo;
 mod chart;
 mod cluster;
+mod images;
+mod node;
+mod node_e2e;
+mod oci;
 mod parts;
 mod paths;
 mod ports;
@@ -55,6 +59,13 @@ enum Command {
         #[command(subcommand)]
         action: ClusterAction,
     },
+    /// One OCI image per component from static release binaries, tagged `<version>-<digest>`,
+    /// imported into the real node's containerd when it runs.
+    Images {
+        /// An OCI revision label: the same binaries as a distinct release (a new tag).
+        #[arg(long)]
+        revision: Option<String>,
+    },
     /// Benchmarks that print figures (never fail on timing).
     Bench {
         #[command(subcommand)]
@@ -81,8 +92,13 @@ enum BenchTarget {
 #[derive(Subcommand)]
 enum ClusterAction {
     /// Start etcd, the apiserver, controller-manager, scheduler and kwok; install the CRD; run the operator.
-    Up,
-    /// Stop the operator and the control plane (data kept).
+    Up {
+        /// Also a real node (root): containerd, kubelet, kube-proxy and CoreDNS running the
+        /// store's own images as pods; the databases listen on the node's address too.
+        #[arg(long)]
+        real_node: bool,
+    },
+    /// Stop the real node (restoring the host), the operator and the control plane (data kept).
     Down,
     /// Which of its processes run, and the kubeconfig path; with a name, that Storefront's
     /// summary (`storefront status`): conditions, rollout, components, URL, last backup.
@@ -92,6 +108,14 @@ enum ClusterAction {
         /// Its namespace.
         #[arg(short = 'n', long, default_value = "default")]
         namespace: String,
+    },
+    /// A store on the real node using this machine's databases: `apply` or `delete` a manifest
+    /// such as examples/local-real-node.yaml (its role, databases and Secrets included).
+    Store {
+        /// `apply` or `delete`.
+        action: String,
+        /// The Storefront manifest.
+        manifest: std::path::PathBuf,
     },
 }
 
@@ -104,14 +128,18 @@ fn main() -> Result<()> {
         Command::Test => test::run(),
         Command::Chart => chart::run(),
         Command::Cluster {
-            action: ClusterAction::Up,
-        } => cluster::up(),
+            action: ClusterAction::Up { real_node },
+        } => cluster::up(real_node),
+        Command::Images { revision } => images::run(revision.as_deref()),
         Command::Cluster {
             action: ClusterAction::Down,
         } => cluster::down(),
         Command::Cluster {
             action: ClusterAction::Status { name, namespace },
         } => cluster::status(name.as_deref(), &namespace),
+        Command::Cluster {
+            action: ClusterAction::Store { action, manifest },
+        } => cluster::store(&action, &manifest),
         Command::Bench {
             target: BenchTarget::Operator,
         } => cluster::bench_operator(),

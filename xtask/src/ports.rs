@@ -56,6 +56,38 @@ impl PortSpec {
     }
 }
 
+/// `STOREFRONT_NODE_ADDRESS`: the address of this machine that pods of the real local node reach
+/// it by. When set, the databases listen there too (PostgreSQL, Redis and OpenSearch on it,
+/// FerretDB, which takes one address, on all); otherwise everything stays on loopback.
+pub fn node_address() -> Result<Option<Ipv4Addr>> {
+    if let Some(address) = NODE_ADDRESS_SET.get() {
+        return Ok(Some(*address));
+    }
+    match std::env::var(NODE_ADDRESS) {
+        Ok(value) if !value.is_empty() => value
+            .parse()
+            .map(Some)
+            .with_context(|| format!("{NODE_ADDRESS}={value:?} is not an IPv4 address")),
+        _ => Ok(None),
+    }
+}
+
+pub const NODE_ADDRESS: &str = "STOREFRONT_NODE_ADDRESS";
+
+/// The node address this run decided on (the real node is being started or tested).
+static NODE_ADDRESS_SET: std::sync::OnceLock<Ipv4Addr> = std::sync::OnceLock::new();
+
+/// From now on the databases this process starts listen on `address` too.
+pub fn set_node_address(address: Ipv4Addr) {
+    let _ = NODE_ADDRESS_SET.set(address);
+}
+
+/// Whether something accepts TCP connections on `address:port`.
+pub fn answers_on(address: Ipv4Addr, port: u16) -> bool {
+    let addr = SocketAddr::from((address, port));
+    TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
+}
+
 /// Whether something accepts TCP connections on 127.0.0.1:port.
 pub fn answers(port: u16) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));

@@ -10,7 +10,9 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::children::deployment::{DEFAULT_REGISTRY, container_security_context};
-use crate::children::env::{connection, from_secret, mongodb_url, postgres_url, redis_url, value};
+use crate::children::env::{
+    connection, from_secret, mongodb_database, mongodb_url, postgres_url, redis_url, value,
+};
 use crate::component::Database;
 use crate::crd::{BackupSpec, Storefront};
 use crate::meta::{child_name, labels};
@@ -117,7 +119,7 @@ pub fn env(sf: &Storefront, backups: &BackupSpec, db: BackedUp) -> Vec<EnvVar> {
         }
         BackedUp::CatalogDocuments => {
             env.push(value("BACKUP_MONGODB_URL", mongodb_url(sf)));
-            env.push(value("BACKUP_MONGODB_DATABASE", "catalog"));
+            env.push(value("BACKUP_MONGODB_DATABASE", mongodb_database(sf)));
         }
         BackedUp::Redis => env.push(value("BACKUP_REDIS_URL", redis_url(sf))),
     }

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, HTTPGetAction,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
-    SecurityContext, Volume, VolumeMount,
+    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, HTTPGetAction, Lifecycle,
+    LifecycleHandler, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    SeccompProfile, SecurityContext, SleepAction, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -22,6 +22,9 @@ use crate::rollout::VERSION_ANNOTATION;
 pub const DEFAULT_REGISTRY: &str = "ghcr.io/storefront";
 /// Unprivileged user the component images run as.
 const RUN_AS: i64 = 65532;
+/// How long a terminating pod keeps serving before it is signalled: Services and proxies stop
+/// sending it new requests meanwhile, so a rollout or an eviction drops none.
+const DRAIN_SECONDS: i64 = 5;
 
 /// `<registry>/<component>:<version>` of the release `spec.version`.
 pub fn image(sf: &Storefront, component: Component) -> String {
@@ -150,6 +153,15 @@ pub fn deployment_at(sf: &Storefront, component: Component, version: &str) -> De
         env: Some(component_env(sf, component)),
         liveness_probe: Some(http_probe("/healthz", 10, 3)),
         readiness_probe: Some(http_probe("/readyz", 5, 3)),
+        lifecycle: Some(Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                sleep: Some(SleepAction {
+                    seconds: DRAIN_SECONDS,
+                }),
+                ..LifecycleHandler::default()
+            }),
+            ..Lifecycle::default()
+        }),
         resources: Some(resources(sf, component)),
         security_context: Some(container_security_context()),
         // A writable scratch directory; the root file system is read-only.
@@ -222,6 +234,13 @@ mod tests {
         };
         assert_eq!(path(&c.liveness_probe).as_deref(), Some("/healthz"));
         assert_eq!(path(&c.readiness_probe).as_deref(), Some("/readyz"));
+        let drain = c
+            .lifecycle
+            .as_ref()
+            .and_then(|l| l.pre_stop.as_ref())
+            .and_then(|h| h.sleep.as_ref())
+            .map(|s| s.seconds);
+        assert_eq!(drain, Some(DRAIN_SECONDS));
         assert_eq!(d.spec.replicas, Some(1));
         let requests = c
             .resources

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 
 use crate::children::secret::{CREDENTIALS_SUFFIX, JWT_SUFFIX, KEY_ENCRYPTION_KEY, password_key};
 use crate::component::{Component, Database, HTTP_PORT};
-use crate::crd::Storefront;
+use crate::crd::{ExternalDatabase, Storefront};
 use crate::meta::child_name;
 
 pub(crate) fn value(name: impl Into<String>, value: impl Into<String>) -> EnvVar {
@@ -43,14 +43,38 @@ fn expand(db: Database, part: &str) -> String {
     format!("$({})", var(db, part))
 }
 
-/// Whether the component must reach this store over TLS (external stores only).
-fn external(sf: &Storefront, db: Database) -> bool {
-    db.spec(&sf.spec).external.is_some()
+/// The store's external settings, when it is not managed.
+fn external(sf: &Storefront, db: Database) -> Option<&ExternalDatabase> {
+    db.spec(&sf.spec).external.as_ref()
+}
+
+/// Whether the component must reach this store over TLS (external stores, unless turned off).
+fn tls(sf: &Storefront, db: Database) -> bool {
+    external(sf, db).is_some_and(|e| e.tls)
+}
+
+/// What the store's names start with on a server it may share (external stores only).
+pub(crate) fn prefix(sf: &Storefront, db: Database) -> &str {
+    external(sf, db)
+        .and_then(|e| e.prefix.as_deref())
+        .unwrap_or_default()
+}
+
+/// `?a=b&c=d` of the given parameters plus the external store's own options; empty without any.
+fn query(sf: &Storefront, db: Database, mut params: Vec<String>) -> String {
+    if let Some(options) = external(sf, db).and_then(|e| e.options.as_deref()) {
+        params.push(options.to_string());
+    }
+    if params.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", params.join("&"))
+    }
 }
 
 /// The `SF_<STORE>_*` variables of one data store.
 pub(crate) fn connection(sf: &Storefront, db: Database) -> Vec<EnvVar> {
-    if let Some(ext) = &db.spec(&sf.spec).external {
+    if let Some(ext) = external(sf, db) {
         let secret = &ext.secret_ref.name;
         return ["HOST", "PORT", "USERNAME", "PASSWORD"]
             .into_iter()
@@ -82,47 +106,65 @@ fn host_port(db: Database) -> String {
     format!("{}:{}", expand(db, "HOST"), expand(db, "PORT"))
 }
 
+/// The URL of one of the store's PostgreSQL databases (`users`, `orders`, `catalog`).
 pub(crate) fn postgres_url(sf: &Storefront, database: &str) -> String {
     let db = Database::Postgres;
-    let tls = if external(sf, db) {
-        "?sslmode=require"
-    } else {
-        ""
-    };
+    let tls = tls(sf, db).then(|| "sslmode=require".to_string());
     format!(
-        "postgres://{}@{}/{database}{tls}",
+        "postgres://{}@{}/{}{database}{}",
         user_info(db),
-        host_port(db)
+        host_port(db),
+        prefix(sf, db),
+        query(sf, db, tls.into_iter().collect())
     )
 }
 
 pub(crate) fn redis_url(sf: &Storefront) -> String {
     let db = Database::Redis;
-    let scheme = if external(sf, db) { "rediss" } else { "redis" };
+    let scheme = if tls(sf, db) { "rediss" } else { "redis" };
     format!("{scheme}://{}@{}", user_info(db), host_port(db))
+}
+
+/// The prefix of every key and stream the cart writes.
+fn redis_key_prefix(sf: &Storefront) -> String {
+    format!("{}cart:", prefix(sf, Database::Redis))
+}
+
+/// The MongoDB database of the catalog's documents.
+pub(crate) fn mongodb_database(sf: &Storefront) -> String {
+    format!("{}catalog", prefix(sf, Database::Mongodb))
 }
 
 pub(crate) fn mongodb_url(sf: &Storefront) -> String {
     let db = Database::Mongodb;
-    let options = if external(sf, db) {
-        "tls=true"
-    } else {
-        "authSource=admin"
+    let params = match external(sf, db) {
+        Some(e) if e.tls => vec!["tls=true".to_string()],
+        Some(_) => Vec::new(),
+        None => vec!["authSource=admin".to_string()],
     };
     format!(
-        "mongodb://{}@{}/catalog?{options}",
+        "mongodb://{}@{}/{}{}",
         user_info(db),
-        host_port(db)
+        host_port(db),
+        mongodb_database(sf),
+        query(sf, db, params)
     )
 }
 
 fn search_engine_url(sf: &Storefront) -> String {
     let db = Database::Opensearch;
-    if external(sf, db) {
-        format!("https://{}@{}", user_info(db), host_port(db))
-    } else {
-        format!("http://{}", host_port(db))
+    match external(sf, db) {
+        Some(e) => {
+            let scheme = if e.tls { "https" } else { "http" };
+            format!("{scheme}://{}@{}", user_info(db), host_port(db))
+        }
+        None => format!("http://{}", host_port(db)),
     }
+}
+
+/// The alias the search index is reached by.
+fn search_index_alias(sf: &Storefront) -> String {
+    format!("{}products", prefix(sf, Database::Opensearch))
 }
 
 fn internal_url(sf: &Storefront, component: Component) -> String {
@@ -169,6 +211,7 @@ pub fn component_env(sf: &Storefront, component: Component) -> Vec<EnvVar> {
         }
         Component::Catalog => {
             env.push(value(key("MONGODB_URL"), mongodb_url(sf)));
+            env.push(value(key("MONGODB_DATABASE"), mongodb_database(sf)));
             env.push(value(
                 key("LEDGER_DATABASE_URL"),
                 postgres_url(sf, "catalog"),
@@ -177,6 +220,7 @@ pub fn component_env(sf: &Storefront, component: Component) -> Vec<EnvVar> {
         }
         Component::Cart => {
             env.push(value(key("REDIS_URL"), redis_url(sf)));
+            env.push(value(key("REDIS_PREFIX"), redis_key_prefix(sf)));
             env.push(value(key("DATABASE_URL"), postgres_url(sf, "orders")));
             env.push(value(
                 key("CATALOG_URL"),
@@ -186,6 +230,7 @@ pub fn component_env(sf: &Storefront, component: Component) -> Vec<EnvVar> {
         }
         Component::Search => {
             env.push(value(key("ELASTICSEARCH_URL"), search_engine_url(sf)));
+            env.push(value(key("INDEX_ALIAS"), search_index_alias(sf)));
             env.push(value(key("JWKS_URL"), jwks_url(sf)));
             env.push(value(
                 key("CATALOG_URL"),
@@ -312,6 +357,70 @@ mod tests {
                 .value
                 .as_deref()
                 .is_some_and(|u| u.starts_with("rediss://"))
+        );
+    }
+
+    #[test]
+    fn a_store_on_shared_plain_servers_keeps_to_its_prefix() {
+        let sf = storefront(
+            "version: \"1.0.0\"\nhost: a.example\ndatabases:\n  postgres:\n    external: {secretRef: {name: pg}, tls: false, prefix: sf_a_}\n  redis:\n    external: {secretRef: {name: rd}, tls: false, prefix: sf_a_}\n  mongodb:\n    external: {secretRef: {name: mg}, tls: false, prefix: sf_a_, options: authMechanism=PLAIN}\n  opensearch:\n    external: {secretRef: {name: os}, tls: false, prefix: sf_a_}\n",
+        );
+        let cart = component_env(&sf, Component::Cart);
+        assert_eq!(
+            get(&cart, "CART_DATABASE_URL").value.as_deref(),
+            Some(
+                "postgres://$(SF_POSTGRES_USERNAME):$(SF_POSTGRES_PASSWORD)@$(SF_POSTGRES_HOST):$(SF_POSTGRES_PORT)/sf_a_orders"
+            )
+        );
+        assert!(
+            get(&cart, "CART_REDIS_URL")
+                .value
+                .as_deref()
+                .is_some_and(|u| u.starts_with("redis://"))
+        );
+        assert_eq!(
+            get(&cart, "CART_REDIS_PREFIX").value.as_deref(),
+            Some("sf_a_cart:")
+        );
+        let catalog = component_env(&sf, Component::Catalog);
+        assert_eq!(
+            get(&catalog, "CATALOG_MONGODB_URL").value.as_deref(),
+            Some(
+                "mongodb://$(SF_MONGODB_USERNAME):$(SF_MONGODB_PASSWORD)@$(SF_MONGODB_HOST):$(SF_MONGODB_PORT)/sf_a_catalog?authMechanism=PLAIN"
+            )
+        );
+        assert_eq!(
+            get(&catalog, "CATALOG_MONGODB_DATABASE").value.as_deref(),
+            Some("sf_a_catalog")
+        );
+        let search = component_env(&sf, Component::Search);
+        assert!(
+            get(&search, "SEARCH_ELASTICSEARCH_URL")
+                .value
+                .as_deref()
+                .is_some_and(|u| u.starts_with("http://"))
+        );
+        assert_eq!(
+            get(&search, "SEARCH_INDEX_ALIAS").value.as_deref(),
+            Some("sf_a_products")
+        );
+    }
+
+    #[test]
+    fn managed_stores_keep_the_default_names() {
+        let sf = minimal();
+        let catalog = component_env(&sf, Component::Catalog);
+        assert!(
+            get(&catalog, "CATALOG_MONGODB_URL")
+                .value
+                .as_deref()
+                .is_some_and(|u| u.ends_with("/catalog?authSource=admin"))
+        );
+        assert_eq!(
+            get(&component_env(&sf, Component::Cart), "CART_REDIS_PREFIX")
+                .value
+                .as_deref(),
+            Some("cart:")
         );
     }
 

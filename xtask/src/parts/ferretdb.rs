@@ -63,9 +63,15 @@ impl Part for FerretDb {
         let dir = ctx.paths.data.join("ferretdb");
         std::fs::create_dir_all(&dir)?;
         let mut ferretdb = Command::new(binary(ctx)?);
+        // It takes one listen address: all of them when pods of the real node must reach it.
+        let host = if ports::node_address()?.is_some() {
+            "0.0.0.0"
+        } else {
+            "127.0.0.1"
+        };
         ferretdb
             .arg("-listen-addr")
-            .arg(format!("127.0.0.1:{}", ports::FERRETDB.get()?))
+            .arg(format!("{host}:{}", ports::FERRETDB.get()?))
             .arg("-postgresql-url")
             .arg(postgres::url(BACKEND_DATABASE)?)
             .args(["-log-level", "warn"])

@@ -145,6 +145,7 @@ impl Part for OpenSearch {
              node.name: local-1\n\
              discovery.type: single-node\n\
              network.host: 127.0.0.1\n\
+             http.host: {http_hosts}\n\
              http.port: {http}\n\
              transport.port: {transport}\n\
              path.data: {data}\n\
@@ -152,6 +153,12 @@ impl Part for OpenSearch {
              # A developer's nearly full disk must not turn indices read-only.\n\
              cluster.routing.allocation.disk.threshold_enabled: false\n",
             http = ports::OPENSEARCH.get()?,
+            // Pods of the real node reach HTTP on the node's address; transport stays on
+            // loopback, so the single node keeps its development-mode checks.
+            http_hosts = match ports::node_address()? {
+                Some(node) => format!("[127.0.0.1, {node}]"),
+                None => "127.0.0.1".to_string(),
+            },
             transport = ports::OPENSEARCH_TRANSPORT.get()?,
             data = base.join("data").display(),
             logs = base.join("logs").display(),

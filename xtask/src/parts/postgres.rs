@@ -71,6 +71,24 @@ pub fn ensure_database(database: &str) -> Result<()> {
     Ok(())
 }
 
+/// The real local node's pod network (its CNI range).
+pub const POD_NETWORK: &str = "10.88.0.0/16";
+
+/// Lets pods of the real node in with a password (loopback stays `trust`): each store connects
+/// as its own role.
+fn admit_pods(cluster: &std::path::Path) -> Result<()> {
+    let hba = cluster.join("pg_hba.conf");
+    let text = std::fs::read_to_string(&hba)?;
+    let line = format!("host all all {POD_NETWORK} scram-sha-256");
+    if !text.lines().any(|l| l.trim() == line) {
+        std::fs::write(
+            &hba,
+            format!("{text}\n# pods of the real local node\n{line}\n"),
+        )?;
+    }
+    Ok(())
+}
+
 impl Part for Postgres {
     fn name(&self) -> &'static str {
         "postgres"
@@ -132,11 +150,18 @@ impl Part for Postgres {
 
     fn start(&self, ctx: &Ctx) -> Result<u32> {
         let port = ports::POSTGRES.get()?;
+        let listen = match ports::node_address()? {
+            Some(node) => {
+                admit_pods(&Self::cluster_dir(ctx))?;
+                format!("127.0.0.1,{node}")
+            }
+            None => "127.0.0.1".to_string(),
+        };
         let mut postgres = Command::new(Self::bin("postgres"));
         postgres
             .arg("-D")
             .arg(Self::cluster_dir(ctx))
-            .args(["-p", &port.to_string(), "-h", "127.0.0.1"])
+            .args(["-p", &port.to_string(), "-h", &listen])
             .args([
                 "-c",
                 "unix_socket_directories=",

@@ -1,0 +1,3 @@
+module storefront.local/pause
+
+go 1.26.0
