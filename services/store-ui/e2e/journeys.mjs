@@ -356,6 +356,8 @@ async function shopper(browser) {
     ['a forgotten password is reset through the mailed link', async () => {
       await page.getByRole('link', { name: 'Forgot password?' }).click();
       await page.waitForURL(/\/forgot-password/);
+      // The page is loaded on demand: fill its own field, not the sign-in form still on screen.
+      await page.getByRole('heading', { name: 'Forgot your password?' }).waitFor();
       await page.getByLabel('Email').fill(email);
       const asked = Date.now();
       await page.getByRole('button', { name: 'Send the link' }).click();
