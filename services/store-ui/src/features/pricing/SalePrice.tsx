@@ -6,15 +6,19 @@ import { Price } from '../../components/Price';
 export function SalePrice({ price, listPrice, promotion }: { price: Money; listPrice?: Money; promotion?: string | null }) {
   if (!listPrice || listPrice.amount <= price.amount) return <Price money={price} />;
   return (
-    <Box component="span" data-testid="sale-price">
-      <Box component="s" sx={{ color: 'text.secondary', mr: 0.5 }}>
+    <Box
+      component="span"
+      data-testid="sale-price"
+      sx={{ display: 'inline-flex', flexWrap: 'wrap', alignItems: 'baseline', columnGap: 0.5, maxWidth: '100%' }}
+    >
+      <Box component="s" sx={{ color: 'text.secondary' }}>
         <Price money={listPrice} />
       </Box>
       <Box component="span" sx={{ color: 'error.main', fontWeight: 700 }}>
         <Price money={price} />
       </Box>
       {promotion ? (
-        <Box component="span" sx={{ ml: 0.5, fontSize: '0.85em' }}>
+        <Box component="span" sx={{ fontSize: '0.85em', overflowWrap: 'anywhere' }}>
           ({promotion})
         </Box>
       ) : null}
