@@ -15,6 +15,7 @@ pub mod page;
 pub mod payments;
 pub mod pricing;
 pub mod promotions;
+pub mod put;
 pub mod recovery;
 pub mod seed;
 pub mod shipping;

@@ -387,12 +387,7 @@ async fn put_code(
     Json(input): Json<DiscountCodeInput>,
 ) -> Result<(StatusCode, Json<DiscountCodeView>), Error> {
     let (view, created) = save_code(&state.db, &code, &input).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(view)))
+    Ok(crate::put::answer(created, view))
 }
 
 /// Deletes a code (admin); orders that used it keep it in their snapshot.

@@ -252,12 +252,7 @@ async fn put_promotion(
     Json(input): Json<PromotionInput>,
 ) -> Result<(StatusCode, Json<PromotionView>), Error> {
     let (view, created) = save_promotion(&state.db, &id, &input).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(view)))
+    Ok(crate::put::answer(created, view))
 }
 
 /// Deletes a promotion (admin). Deleting twice is fine.

@@ -296,12 +296,7 @@ async fn put_zone(
     Json(input): Json<ZoneInput>,
 ) -> Result<(StatusCode, Json<Zone>), Error> {
     let (zone, created) = save_zone(&state.db, &id, &input).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(zone)))
+    Ok(crate::put::answer(created, zone))
 }
 
 /// Deletes a zone (admin); its countries are then not shipped to. Deleting twice is fine.
