@@ -109,12 +109,33 @@ impl Store<'_> {
         }))
     }
 
+    /// The store's pods and its latest warnings, for a failure's message.
+    fn situation(&self) -> String {
+        let pods = self
+            .kubectl(&["get", "pods", "-n", self.ns(), "-o", "wide"])
+            .unwrap_or_else(|e| format!("(pods: {e})"));
+        let warnings = self
+            .kubectl(&[
+                "get",
+                "events",
+                "-n",
+                self.ns(),
+                "--field-selector=type=Warning",
+                "--sort-by=.lastTimestamp",
+            ])
+            .unwrap_or_else(|e| format!("(events: {e})"));
+        let last: Vec<&str> = warnings.lines().rev().take(12).collect();
+        let last: Vec<&str> = last.into_iter().rev().collect();
+        format!("{pods}\nwarnings:\n{}", last.join("\n"))
+    }
+
     async fn wait_rolled_out(&self, bound: Duration) -> Result<()> {
         let deadline = Instant::now() + bound;
         while !self.rolled_out()? {
             if Instant::now() > deadline {
-                let pods = self.kubectl(&["get", "pods", "-n", self.ns(), "-o", "wide"])?;
-                return Err(format!("not rolled out after {bound:?}:\n{pods}").into());
+                return Err(
+                    format!("not rolled out after {bound:?}:\n{}", self.situation()).into(),
+                );
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
@@ -582,7 +603,7 @@ async fn run(env: &Env, store: &Store<'_>) -> Result<()> {
     .await;
     if let Err(error) = waited {
         let last = last.lock().map(|l| l.clone()).unwrap_or_default();
-        return Err(format!("{error}; last answer: {last}").into());
+        return Err(format!("{error}; last answer: {last}\n{}", store.situation()).into());
     }
     let first_page = applied_at.elapsed();
     store.wait_rolled_out(Duration::from_secs(180)).await?;

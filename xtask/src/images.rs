@@ -304,7 +304,10 @@ pub fn import(ctx: &Ctx, release: &Release) -> Result<()> {
         )
         .with_context(|| format!("import {}", archive.display()))?;
     }
-    println!("  imported into the node's containerd");
+    println!(
+        "  images {} imported into the node's containerd",
+        release.tag
+    );
     Ok(())
 }
 

@@ -109,6 +109,10 @@ enum ClusterAction {
         #[arg(short = 'n', long, default_value = "default")]
         namespace: String,
     },
+    /// The real-node end-to-end test on its own (root), as the last phase of `cargo xtask test`
+    /// runs it: images, the node, a store's journey, pod loss, an upgrade, then `down` and the
+    /// host compared with before. The backing services must run (`cargo xtask up`).
+    E2e,
     /// A store on the real node using this machine's databases: `apply` or `delete` a manifest
     /// such as examples/local-real-node.yaml (its role, databases and Secrets included).
     Store {
@@ -130,6 +134,9 @@ fn main() -> Result<()> {
         Command::Cluster {
             action: ClusterAction::Up { real_node },
         } => cluster::up(real_node),
+        Command::Cluster {
+            action: ClusterAction::E2e,
+        } => node_e2e::standalone(),
         Command::Images { revision } => images::run(revision.as_deref()),
         Command::Cluster {
             action: ClusterAction::Down,

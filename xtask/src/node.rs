@@ -213,7 +213,6 @@ pub fn up(ctx: &Ctx, cluster_dir: &Path) -> Result<()> {
     if let Some(tag) = images::last_tag(ctx) {
         let release = images::Release::load(ctx, &tag)?;
         images::import(ctx, &release)?;
-        println!("  images {tag} imported");
     } else {
         println!("  no images built yet: `cargo xtask images` builds and imports them");
     }

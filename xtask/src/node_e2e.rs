@@ -143,7 +143,9 @@ pub fn run(ctx: &Ctx, kube_bin: &Path) -> Result<()> {
     let release = images::build(ctx, None)?;
     let next = images::build(ctx, Some("rollout-check"))?;
     let static_bin = images::static_bin_dir(ctx);
+    // `up` imports only the last build (`next`): the first release must be imported as well.
     let outcome = cluster::up_with(ctx, true)
+        .and_then(|()| images::import(ctx, &release))
         .and_then(|()| images::import(ctx, &next))
         .and_then(|()| e2e(ctx, kube_bin, &release.tag, &next.tag, &static_bin));
     let down = cluster::down_with(ctx).context("cargo xtask cluster down");
@@ -159,4 +161,20 @@ pub fn run(ctx: &Ctx, kube_bin: &Path) -> Result<()> {
     }
     println!("  cluster down restored the host: no process, mount, iptables rule or sysctl left");
     Ok(())
+}
+
+/// `cargo xtask cluster e2e`: the phase alone, against the backing services of this machine
+/// (started here when they do not run, and left running).
+pub fn standalone() -> Result<()> {
+    node::require_root()?;
+    let ctx = Ctx::new()?;
+    crate::ports::set_node_address(node::address()?);
+    let backing = crate::stack::backing_parts();
+    crate::stack::ensure_packages(&ctx, &backing)?;
+    for part in &backing {
+        let outcome = crate::parts::ensure_running(part.as_ref(), &ctx)?;
+        crate::parts::print_outcome(part.as_ref(), &outcome);
+    }
+    let kube_bin = crate::parts::kube::ensure_binaries(&ctx)?;
+    run(&ctx, &kube_bin)
 }

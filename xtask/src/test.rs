@@ -1,6 +1,7 @@
 //! `cargo xtask test`: formatting, lints, the store UI's type check and unit tests, the backing services,
 //! Kubernetes binaries and helm the tests need, the check of `deploy/terraform`, every test of the
-//! workspace, then the whole stack for the browser journeys and the gateway's rate limit. Each phase
+//! workspace, then the whole stack for the browser journeys and the gateway's rate limit and, as
+//! root, the store's own images as pods on a real node. Each phase
 //! is printed and timed; any failure fails the command. Parts already running are reused; the ones
 //! this command started are stopped at the end.
 
@@ -49,22 +50,22 @@ impl Phases {
     }
 }
 
-/// Opts `cargo xtask test` into the real-node phase (root only).
+/// `STOREFRONT_REAL_NODE=0` leaves the real-node phase out of a run as root.
 const REAL_NODE_VAR: &str = "STOREFRONT_REAL_NODE";
 
-/// Whether this run ends with the real-node phase.
+/// Whether this run ends with the real-node phase: as root, unless turned off.
 enum RealNode {
     Run,
-    NotAskedFor,
+    TurnedOff,
     NotRoot,
 }
 
 fn real_node_phase() -> RealNode {
-    let asked = std::env::var(REAL_NODE_VAR).is_ok_and(|v| v == "1");
-    match (asked, Uid::effective().is_root()) {
-        (false, _) => RealNode::NotAskedFor,
-        (true, false) => RealNode::NotRoot,
-        (true, true) => RealNode::Run,
+    let off = std::env::var(REAL_NODE_VAR).is_ok_and(|v| v == "0");
+    match (off, Uid::effective().is_root()) {
+        (true, _) => RealNode::TurnedOff,
+        (false, false) => RealNode::NotRoot,
+        (false, true) => RealNode::Run,
     }
 }
 
@@ -176,11 +177,11 @@ fn run_phases(
         RealNode::Run => phases.run("real node: the store's images as pods", || {
             node_e2e::run(ctx, &kube_bin)
         })?,
-        RealNode::NotAskedFor => println!(
-            "\n▶ real node: skipped; set {REAL_NODE_VAR}=1 to run the store's images as pods on a real node"
-        ),
+        RealNode::TurnedOff => {
+            println!("\n▶ real node: skipped ({REAL_NODE_VAR}=0)")
+        }
         RealNode::NotRoot => println!(
-            "\n▶ real node: skipped, it needs root (containerd, the kubelet and kube-proxy change cgroups, mounts, iptables and sysctls): run `sudo -E {REAL_NODE_VAR}=1 cargo xtask test`"
+            "\n▶ real node: skipped, it needs root (containerd, the kubelet and kube-proxy change cgroups, mounts, iptables and sysctls): run `sudo -E cargo xtask test`"
         ),
     }
     if phases.done.iter().any(|(_, _, ok)| !ok) {
