@@ -103,9 +103,9 @@ fn e2e(ctx: &Ctx, kube_bin: &Path, tag: &str, next_tag: &str, static_bin: &Path)
     let mut test = cargo::command(
         &ctx.paths,
         &[
+            // `--workspace` unifies features as the suite's build did, so nothing is rebuilt.
             "test",
-            "-p",
-            "storefront-tests",
+            "--workspace",
             "--test",
             "real_node",
             "--",
