@@ -11,12 +11,12 @@ pub mod ids;
 pub mod money;
 pub mod orders;
 pub mod outbox;
-pub mod page;
 pub mod payments;
 pub mod pricing;
 pub mod promotions;
 pub mod put;
 pub mod recovery;
+pub mod rules_page;
 pub mod seed;
 pub mod shipping;
 pub mod tax;
@@ -28,10 +28,9 @@ use axum::Router;
 use axum::extract::FromRef;
 use redis::aio::ConnectionManager;
 use sqlx::postgres::PgPoolOptions;
+use storefront_kit::openapi::BearerAuth;
 use storefront_kit::{JwtVerifier, Readiness, Service, Shutdown};
 use utoipa::OpenApi as _;
-use utoipa::openapi::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 pub use config::Config;
@@ -99,23 +98,6 @@ impl AppState {
 )]
 struct ApiDoc;
 
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
-
 /// Every route with its OpenAPI description: a route cannot be served without being documented.
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -135,7 +117,7 @@ pub fn routes(state: AppState) -> Router {
 }
 
 /// The OpenAPI document of [`routes`], served at `/openapi.json`.
-pub fn openapi() -> OpenApi {
+pub fn openapi() -> utoipa::openapi::OpenApi {
     api().into_openapi()
 }
 

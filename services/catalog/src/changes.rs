@@ -27,7 +27,7 @@ use crate::AppState;
 use crate::error::Error;
 use crate::ids::Version;
 use crate::ledger::Tx;
-use crate::page::Page;
+use storefront_kit::page::Page;
 
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;

@@ -118,6 +118,12 @@ fn documents_problem(error: &mongodb::error::Error) -> Problem {
     }
 }
 
+impl From<FieldError> for Error {
+    fn from(error: FieldError) -> Self {
+        Self::Invalid(vec![error])
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         self.problem().into_response()

@@ -12,7 +12,6 @@ pub mod ids;
 pub mod images;
 pub mod ledger;
 pub mod money;
-pub mod page;
 pub mod products;
 pub mod seed;
 pub mod stock;
@@ -21,6 +20,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRef;
+use storefront_kit::openapi::BearerAuth;
 use storefront_kit::{JwtVerifier, Readiness, Service};
 use utoipa::OpenApi;
 
@@ -162,6 +162,7 @@ pub async fn prepare(ledger: &sqlx::PgPool, documents: &mongodb::Database) -> Re
         stock::release,
         stock::return_stock,
         changes::list_changes,
-    )
+    ),
+    modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

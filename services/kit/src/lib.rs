@@ -11,6 +11,8 @@ pub mod extract;
 pub mod health;
 pub mod metrics;
 pub mod money;
+pub mod openapi;
+pub mod page;
 pub mod problem;
 #[cfg(feature = "s3")]
 pub mod s3;
@@ -24,6 +26,7 @@ pub use auth::{Admin, JwtSettings, JwtVerifier, Principal, Role};
 pub use config::{ConfigError, Env, ServerConfig};
 pub use extract::{Json, Path, Query, ValidJson};
 pub use health::Readiness;
+pub use page::{Page, PageQuery};
 pub use problem::{FieldError, Problem};
 pub use server::{Service, serve, serve_on};
 pub use shutdown::Shutdown;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRef;
+use storefront_kit::openapi::BearerAuth;
 use storefront_kit::{JwtVerifier, Readiness, Service};
 use utoipa::OpenApi;
 
@@ -43,7 +44,8 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
         description = "Full-text search, autocomplete and facets."
     ),
     paths(api::search, api::suggest, internal::status, internal::reindex),
-    components(schemas(storefront_kit::Problem, storefront_kit::FieldError))
+    components(schemas(storefront_kit::Problem, storefront_kit::FieldError)),
+    modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
 

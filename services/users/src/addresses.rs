@@ -18,7 +18,7 @@ use crate::accounts::parse_user_id;
 use crate::concurrency::{IfMatch, etag};
 use crate::error::{Error, Result};
 use crate::input::ValidBody;
-use crate::pagination::{Page, PageQuery};
+use storefront_kit::page::{Page, PageQuery};
 
 /// How many addresses one account may keep.
 pub const MAX_ADDRESSES: i64 = 50;
@@ -112,7 +112,8 @@ pub async fn list(
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Page<Address>>> {
     let user_id = parse_user_id(&principal)?;
-    let (limit, after) = page.resolve()?;
+    let limit = page.limit()?;
+    let after = page.after::<Uuid>()?;
     let rows = sqlx::query_as::<_, Address>(concat!(
         "SELECT ",
         columns!(),

@@ -14,8 +14,8 @@ use crate::AppState;
 use crate::accounts::{self, User, UserRow, normalize_email};
 use crate::config::BootstrapAdmin;
 use crate::error::{Error, Result};
-use crate::pagination::{Page, PageQuery};
 use crate::passwords::{self, Passwords};
+use storefront_kit::page::{self, Page};
 
 /// `GET /api/users/admin/users` query.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -47,11 +47,8 @@ pub async fn list_users(
     _admin: Admin,
     Query(query): Query<UserQuery>,
 ) -> Result<Json<Page<User>>> {
-    let (limit, after) = PageQuery {
-        limit: query.limit,
-        cursor: query.cursor,
-    }
-    .resolve()?;
+    let limit = page::limit(query.limit)?;
+    let after = page::decode_after::<Uuid>(query.cursor.as_deref())?;
     let prefix = query
         .email
         .as_deref()

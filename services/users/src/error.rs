@@ -84,6 +84,12 @@ impl From<Error> for Problem {
     }
 }
 
+impl From<FieldError> for Error {
+    fn from(error: FieldError) -> Self {
+        Self::Validation(vec![error])
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         Problem::from(self).into_response()

@@ -14,7 +14,6 @@ pub mod config;
 pub mod error;
 pub mod input;
 pub mod mail;
-pub mod pagination;
 pub mod passwords;
 pub mod recovery;
 pub mod sessions;
@@ -29,10 +28,9 @@ use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::get;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use storefront_kit::openapi::BearerAuth;
 use storefront_kit::{JwtVerifier, Readiness, Service, Shutdown};
 use utoipa::OpenApi as _;
-use utoipa::openapi::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -123,23 +121,6 @@ pub async fn start(config: &Config) -> Result<AppState> {
 )]
 struct ApiDoc;
 
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
-
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::register))
@@ -172,7 +153,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// The OpenAPI document of [`app`], served at `/openapi.json`.
-pub fn openapi() -> OpenApi {
+pub fn openapi() -> utoipa::openapi::OpenApi {
     api().into_openapi()
 }
 

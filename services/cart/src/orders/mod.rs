@@ -21,8 +21,8 @@ use crate::AppState;
 use crate::error::Error;
 use crate::ids::{OrderId, Sku};
 use crate::money::Money;
-use crate::page::{self, Page};
 pub use status::{Actor, OrderStatus, SagaStep};
+use storefront_kit::page::{self, Page, PageQuery};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -96,16 +96,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// `nextCursor` of the previous page.
-    pub cursor: Option<String>,
-    /// 1–100, default 20.
-    pub limit: Option<u32>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
 pub struct AdminListParams {
     /// PENDING, CONFIRMED, FAILED, EXPIRED, SHIPPED, CANCELLED or REFUNDED.
     pub status: Option<String>,
@@ -121,7 +111,7 @@ fn order_id(value: &str) -> Result<OrderId, Error> {
 }
 
 /// The caller's orders, newest first.
-#[utoipa::path(get, path = "/api/cart/orders", tag = "orders", params(ListParams),
+#[utoipa::path(get, path = "/api/cart/orders", tag = "orders", params(PageQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "A page of orders", body = Page<Order>),
         (status = 400, description = "Bad query parameter", body = Problem),
@@ -130,13 +120,13 @@ fn order_id(value: &str) -> Result<OrderId, Error> {
 async fn list_my_orders(
     State(state): State<AppState>,
     principal: Principal,
-    Query(params): Query<ListParams>,
+    Query(params): Query<PageQuery>,
 ) -> Result<Json<Page<Order>>, Error> {
-    let limit = page::limit(params.limit)?;
-    let after = page::decode_cursor(params.cursor.as_deref())?;
+    let limit = params.limit()?;
+    let after = params.after()?;
     let mut conn = state.db.acquire().await?;
     let orders = store::list(&mut conn, Some(&principal.user_id), None, after, limit + 1).await?;
-    Ok(Json(page::page(orders, limit, |o| o.id)))
+    Ok(Json(Page::from_rows(orders, limit, |o| o.id)))
 }
 
 /// The owner's order; anyone else (but an admin) is told it does not exist.
@@ -174,7 +164,7 @@ async fn list_orders(
     Query(params): Query<AdminListParams>,
 ) -> Result<Json<Page<Order>>, Error> {
     let limit = page::limit(params.limit)?;
-    let after = page::decode_cursor(params.cursor.as_deref())?;
+    let after = page::decode_after(params.cursor.as_deref())?;
     let status = match params.status.as_deref() {
         None => None,
         Some(s) => Some(OrderStatus::parse(&s.to_ascii_uppercase()).ok_or_else(|| {
@@ -193,7 +183,7 @@ async fn list_orders(
         limit + 1,
     )
     .await?;
-    Ok(Json(page::page(orders, limit, |o| o.id)))
+    Ok(Json(Page::from_rows(orders, limit, |o| o.id)))
 }
 
 /// Any order (admin).

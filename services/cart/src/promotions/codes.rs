@@ -19,13 +19,14 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ListParams, json_field, to_json, validate_window};
+use super::{json_field, to_json, validate_window};
 use crate::AppState;
 use crate::error::Error;
 use crate::ids::OrderId;
 use crate::money::{Currency, Money};
-use crate::page::{self, Page};
 use crate::pricing::{DiscountCode, DiscountValue, Target};
+use crate::rules_page;
+use storefront_kit::page::{Page, PageQuery};
 
 pub const CODE_RULE: &str = "must be 1–32 letters, digits, '-' or '_'";
 
@@ -323,7 +324,7 @@ pub async fn save_code(
 }
 
 /// Discount codes with their use counts, by code (admin).
-#[utoipa::path(get, path = "/api/cart/admin/discount-codes", tag = "pricing", params(ListParams),
+#[utoipa::path(get, path = "/api/cart/admin/discount-codes", tag = "pricing", params(PageQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "A page of codes", body = Page<DiscountCodeView>),
         (status = 403, description = "Not an admin", body = Problem),
@@ -331,23 +332,14 @@ pub async fn save_code(
 async fn list_codes(
     State(state): State<AppState>,
     _admin: Admin,
-    Query(params): Query<ListParams>,
+    Query(params): Query<PageQuery>,
 ) -> Result<Json<Page<DiscountCodeView>>, Error> {
-    let limit = page::limit(params.limit)?;
-    let after = page::decode_text_cursor(params.cursor.as_deref())?;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {CODE_COLUMNS} FROM discount_codes
-          WHERE ($1::text IS NULL OR code > $1) ORDER BY code LIMIT $2"
-    )))
-    .bind(after)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(&state.db)
+    let select = format!("SELECT {CODE_COLUMNS} FROM discount_codes");
+    let page = rules_page::list(&state.db, &params, &select, "code", code_from_row, |c| {
+        &c.code
+    })
     .await?;
-    let items = rows
-        .iter()
-        .map(code_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(page::page_by_text(items, limit, |c| &c.code)))
+    Ok(Json(page))
 }
 
 /// One code (admin).

@@ -10,25 +10,17 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Row};
 use storefront_kit::{Admin, FieldError, Json, Path, Problem, Query};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::Error;
-use crate::page::{self, Page};
+use storefront_kit::page::{Page, PageQuery};
+
 use crate::pricing::rules::{SLUG_RULE, valid_slug};
 use crate::pricing::{DiscountValue, Promotion, Target};
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// `nextCursor` of the previous page.
-    pub cursor: Option<String>,
-    /// 1–100, default 20.
-    pub limit: Option<u32>,
-}
+use crate::rules_page;
 
 fn default_true() -> bool {
     true
@@ -187,7 +179,7 @@ pub async fn save_promotion(
 }
 
 /// Catalogue promotions, by id (admin).
-#[utoipa::path(get, path = "/api/cart/admin/promotions", tag = "pricing", params(ListParams),
+#[utoipa::path(get, path = "/api/cart/admin/promotions", tag = "pricing", params(PageQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "A page of promotions", body = Page<PromotionView>),
         (status = 403, description = "Not an admin", body = Problem),
@@ -195,23 +187,14 @@ pub async fn save_promotion(
 async fn list_promotions(
     State(state): State<AppState>,
     _admin: Admin,
-    Query(params): Query<ListParams>,
+    Query(params): Query<PageQuery>,
 ) -> Result<Json<Page<PromotionView>>, Error> {
-    let limit = page::limit(params.limit)?;
-    let after = page::decode_text_cursor(params.cursor.as_deref())?;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {PROMOTION_COLUMNS} FROM promotions
-          WHERE ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2"
-    )))
-    .bind(after)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(&state.db)
+    let select = format!("SELECT {PROMOTION_COLUMNS} FROM promotions");
+    let page = rules_page::list(&state.db, &params, &select, "id", promotion_from_row, |p| {
+        &p.id
+    })
     .await?;
-    let items = rows
-        .iter()
-        .map(promotion_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(page::page_by_text(items, limit, |p| &p.id)))
+    Ok(Json(page))
 }
 
 /// One promotion (admin).

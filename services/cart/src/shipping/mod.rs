@@ -14,11 +14,11 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::Error;
-use crate::page::{self, Page};
 use crate::pricing::ShippingMethod;
 use crate::pricing::rules::{SLUG_RULE, valid_slug};
-use crate::promotions::ListParams;
+use crate::rules_page;
 use crate::tax::valid_country;
+use storefront_kit::page::{Page, PageQuery};
 
 const MAX_COUNTRIES: usize = 250;
 const MAX_METHODS: usize = 20;
@@ -234,7 +234,7 @@ pub async fn save_zone(
 }
 
 /// Shipping zones, by id (admin).
-#[utoipa::path(get, path = "/api/cart/admin/shipping-zones", tag = "pricing", params(ListParams),
+#[utoipa::path(get, path = "/api/cart/admin/shipping-zones", tag = "pricing", params(PageQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "A page of zones", body = Page<Zone>),
         (status = 403, description = "Not an admin", body = Problem),
@@ -242,22 +242,18 @@ pub async fn save_zone(
 async fn list_zones(
     State(state): State<AppState>,
     _admin: Admin,
-    Query(params): Query<ListParams>,
+    Query(params): Query<PageQuery>,
 ) -> Result<Json<Page<Zone>>, Error> {
-    let limit = page::limit(params.limit)?;
-    let after = page::decode_text_cursor(params.cursor.as_deref())?;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{ZONE_SELECT} WHERE ($1::text IS NULL OR z.id > $1) ORDER BY z.id LIMIT $2"
-    )))
-    .bind(after)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(&state.db)
+    let page = rules_page::list(
+        &state.db,
+        &params,
+        ZONE_SELECT,
+        "z.id",
+        zone_from_row,
+        |z| &z.id,
+    )
     .await?;
-    let zones = rows
-        .iter()
-        .map(zone_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(page::page_by_text(zones, limit, |z| &z.id)))
+    Ok(Json(page))
 }
 
 /// One zone (admin).

@@ -26,10 +26,10 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::config::WebhookSettings;
 use crate::error::Error;
-use crate::ids::{IdempotencyKey, OrderId};
-use crate::page::{self, Page};
+use crate::ids::IdempotencyKey;
 use deliveries::{Delivery, DeliveryStatus};
 use endpoints::{EVENT_TYPES, Endpoint, EndpointChange, NewEndpoint};
+use storefront_kit::page::{self, Page};
 
 /// The settings and the one HTTP client every delivery goes out on.
 #[derive(Debug, Clone)]
@@ -339,7 +339,7 @@ async fn list_deliveries(
 ) -> Result<Json<Page<Delivery>>, Error> {
     let id = endpoint_id(&id)?;
     let limit = page::limit(params.limit)?;
-    let before = page::decode_cursor(params.cursor.as_deref())?;
+    let before = page::decode_after::<Uuid>(params.cursor.as_deref())?;
     let status = match params.status.as_deref() {
         None => None,
         Some("pending") => Some(DeliveryStatus::Pending),
@@ -356,16 +356,8 @@ async fn list_deliveries(
     if endpoints::load(&mut conn, id).await?.is_none() {
         return Err(Error::NotFound(format!("No webhook endpoint {id}.")));
     }
-    let items = deliveries::list(
-        &mut conn,
-        id,
-        status,
-        before.map(|b| b.as_uuid()),
-        limit + 1,
-    )
-    .await?;
-    // Delivery ids are UUIDv7 like order ids; the cursor format is shared.
-    Ok(Json(page::page(items, limit, |d| OrderId::from(d.id))))
+    let items = deliveries::list(&mut conn, id, status, before, limit + 1).await?;
+    Ok(Json(Page::from_rows(items, limit, |d| d.id)))
 }
 
 async fn attempt_and_load(state: &AppState, id: Uuid) -> Result<Delivery, Error> {

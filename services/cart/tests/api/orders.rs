@@ -106,7 +106,7 @@ async fn admins_ship_and_cancel_orders_through_the_state_machine() {
         )
         .await;
     assert_eq!(rest.body["items"].as_array().unwrap().len(), 1);
-    assert!(rest.body.get("nextCursor").is_none());
+    assert!(rest.body["nextCursor"].is_null());
     let shipped_only = app
         .request(
             Method::GET,

@@ -705,6 +705,6 @@ async fn admins_write_rules_idempotently_and_bad_rules_get_problem_details() {
         )
         .await;
     assert_eq!(rest.body["items"][0]["id"], "p2");
-    assert!(rest.body.get("nextCursor").is_none());
+    assert!(rest.body["nextCursor"].is_null());
     app.cleanup().await;
 }

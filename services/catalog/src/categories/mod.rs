@@ -20,7 +20,7 @@ use crate::changes::{self, Entity};
 use crate::error::{Error, is_unique_violation};
 use crate::ids::{CategoryId, IfMatch, Version, validate_slug};
 use crate::ledger::{self, Tx};
-use crate::page::{self, Page};
+use storefront_kit::page::{self, Page};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -20,9 +20,9 @@ use crate::categories;
 use crate::error::Error;
 use crate::ids::{IfMatch, ProductId, Sku, Version};
 use crate::money::Money;
-use crate::page::{self, Page};
 pub use model::{Product, ProductInput, ProductStatus, Variant};
 use store::{After, ListQuery, Sort};
+use storefront_kit::page::{self, Page};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -11,9 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::error::Error;
 use crate::ids::Sku;
-use crate::page::{self, Page, decode_cursor, encode_cursor};
 use crate::products::store as products;
 use crate::products::{Product, ProductStatus};
+use storefront_kit::page::{self, Page, decode_cursor, encode_cursor};
 
 pub const DEFAULT_THRESHOLD: i64 = 5;
 pub const MAX_THRESHOLD: i64 = 1_000_000_000;

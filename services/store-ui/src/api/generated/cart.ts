@@ -739,7 +739,7 @@ export interface components {
         };
         /** @enum {string} */
         OrderStatus: "PENDING" | "CONFIRMED" | "FAILED" | "EXPIRED" | "SHIPPED" | "CANCELLED" | "REFUNDED";
-        /** @description `{"items": [...], "nextCursor": ...}`; `nextCursor` is absent on the last page. */
+        /** @description `{"items": [...], "nextCursor": ...}`. */
         Page_Delivery: {
             items: {
                 /** Format: int32 */
@@ -769,9 +769,10 @@ export interface components {
                 /** Format: date-time */
                 updatedAt: string;
             }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             nextCursor?: string | null;
         };
-        /** @description `{"items": [...], "nextCursor": ...}`; `nextCursor` is absent on the last page. */
+        /** @description `{"items": [...], "nextCursor": ...}`. */
         Page_DiscountCodeView: {
             items: {
                 active: boolean;
@@ -798,9 +799,10 @@ export interface components {
                 /** Format: int64 */
                 version: number;
             }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             nextCursor?: string | null;
         };
-        /** @description `{"items": [...], "nextCursor": ...}`; `nextCursor` is absent on the last page. */
+        /** @description `{"items": [...], "nextCursor": ...}`. */
         Page_Order: {
             items: {
                 /** @description What the payment provider has taken (on shipping); zero before. */
@@ -824,9 +826,10 @@ export interface components {
                 /** Format: int64 */
                 version: number;
             }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             nextCursor?: string | null;
         };
-        /** @description `{"items": [...], "nextCursor": ...}`; `nextCursor` is absent on the last page. */
+        /** @description `{"items": [...], "nextCursor": ...}`. */
         Page_PromotionView: {
             items: {
                 active: boolean;
@@ -843,9 +846,10 @@ export interface components {
                 /** Format: int64 */
                 version: number;
             }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             nextCursor?: string | null;
         };
-        /** @description `{"items": [...], "nextCursor": ...}`; `nextCursor` is absent on the last page. */
+        /** @description `{"items": [...], "nextCursor": ...}`. */
         Page_Zone: {
             items: {
                 countries: string[];
@@ -857,6 +861,7 @@ export interface components {
                 /** Format: int64 */
                 version: number;
             }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             nextCursor?: string | null;
         };
         PriceTier: {
@@ -1217,10 +1222,10 @@ export interface operations {
     list_codes: {
         parameters: {
             query?: {
-                /** @description `nextCursor` of the previous page. */
-                cursor?: string;
                 /** @description 1–100, default 20. */
                 limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1711,10 +1716,10 @@ export interface operations {
     list_promotions: {
         parameters: {
             query?: {
-                /** @description `nextCursor` of the previous page. */
-                cursor?: string;
                 /** @description 1–100, default 20. */
                 limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1879,10 +1884,10 @@ export interface operations {
     list_zones: {
         parameters: {
             query?: {
-                /** @description `nextCursor` of the previous page. */
-                cursor?: string;
                 /** @description 1–100, default 20. */
                 limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -2802,10 +2807,10 @@ export interface operations {
     list_my_orders: {
         parameters: {
             query?: {
-                /** @description `nextCursor` of the previous page. */
-                cursor?: string;
                 /** @description 1–100, default 20. */
                 limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;

@@ -519,6 +519,7 @@ export interface operations {
                             title?: string | null;
                             variantTitle?: string | null;
                         }[];
+                        /** @description Pass as `cursor` to get the next page; `null` on the last page. */
                         nextCursor?: string | null;
                     };
                 };
@@ -590,6 +591,7 @@ export interface operations {
                             /** Format: int64 */
                             version: number;
                         }[];
+                        /** @description Pass as `cursor` to get the next page; `null` on the last page. */
                         nextCursor?: string | null;
                     };
                 };
@@ -814,6 +816,7 @@ export interface operations {
                             /** Format: int64 */
                             version: number;
                         }[];
+                        /** @description Pass as `cursor` to get the next page; `null` on the last page. */
                         nextCursor?: string | null;
                     };
                 };
@@ -1139,6 +1142,7 @@ export interface operations {
                             /** Format: int64 */
                             version: number;
                         }[];
+                        /** @description Pass as `cursor` to get the next page; `null` on the last page. */
                         nextCursor?: string | null;
                     };
                 };

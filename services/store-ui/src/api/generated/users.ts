@@ -368,7 +368,7 @@ export interface components {
             message: string;
             status: string;
         };
-        /** @description A page of a collection. */
+        /** @description `{"items": [...], "nextCursor": ...}`. */
         Page_Address: {
             items: {
                 city: string;
@@ -393,7 +393,7 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             nextCursor?: string | null;
         };
-        /** @description A page of a collection. */
+        /** @description `{"items": [...], "nextCursor": ...}`. */
         Page_User: {
             items: {
                 /** Format: date-time */
