@@ -3,6 +3,8 @@
 //! Requests only enqueue, after their transaction has committed, so a slow or broken mail server
 //! never delays or fails an answer; delivery failures are logged and counted.
 
+pub mod outbox;
+
 use std::time::Duration;
 
 use lettre::message::header::{ContentTransferEncoding, ContentType};
