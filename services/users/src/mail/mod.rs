@@ -1,22 +1,24 @@
-//! Outgoing mail: a bounded queue drained by one background task that delivers through SMTP
-//! (lettre) or, without an SMTP server, writes one `.eml` file per mail into a directory.
-//! Requests only enqueue, after their transaction has committed, so a slow or broken mail server
-//! never delays or fails an answer; delivery failures are logged and counted.
+//! Outgoing mail, through a transactional outbox: a request writes its mail into `mail_outbox` in
+//! the same transaction as the link the mail carries ([`outbox`]), so both commit or neither does,
+//! and the answer never waits on a mail server. A dispatcher started with the service claims
+//! due mails (`FOR UPDATE SKIP LOCKED` and a lease, so replicas share the work and a sender that
+//! died mid-send is taken over), delivers them through SMTP (lettre) or, without an SMTP server,
+//! as one `.eml` file per mail in a directory, and retries failures with backoff.
 
+mod dispatcher;
 pub mod outbox;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use tokio::sync::mpsc;
+use sqlx::PgPool;
+use tokio::sync::{Notify, watch};
 
 use crate::config::{MailSettings, MailTransport};
 use crate::error::{Error, Result};
-
-/// Mails beyond this many waiting are dropped (and logged): a flood must not grow memory.
-const QUEUE_CAPACITY: usize = 1024;
 
 /// One mail: the same content as plain text and as HTML.
 #[derive(Debug, Clone)]
@@ -29,20 +31,72 @@ pub struct Mail {
     pub kind: &'static str,
 }
 
-/// A handle on the delivery queue; cheap to clone.
+/// A handle on the outbox and its dispatcher; cheap to clone. The dispatcher stops once every
+/// clone is dropped.
 #[derive(Debug, Clone)]
 pub struct Mailer {
-    queue: mpsc::Sender<(Message, &'static str)>,
-    from: Mailbox,
+    wake: Arc<Notify>,
     public_url: String,
+    /// Never sent on: dropping the last clone closes it, which stops the dispatcher.
+    _running: Arc<watch::Sender<()>>,
 }
 
-enum Transport {
+impl Mailer {
+    /// Builds the transport and spawns the dispatcher on the current runtime.
+    pub fn start(db: PgPool, settings: &MailSettings) -> Result<Self> {
+        let transport = Transport::new(settings)?;
+        let wake = Arc::new(Notify::new());
+        let (running, stopped) = watch::channel(());
+        let dispatcher = dispatcher::Dispatcher::new(db, transport, settings);
+        tokio::spawn(dispatcher.run(wake.clone(), stopped));
+        Ok(Self {
+            wake,
+            public_url: settings.public_url.clone(),
+            _running: Arc::new(running),
+        })
+    }
+
+    /// `<public URL><path>?token=<token>`: a link into the store.
+    pub fn link(&self, path: &str, token: &str) -> String {
+        format!("{}{path}?token={token}", self.public_url)
+    }
+
+    /// Tells this process's dispatcher that mail was just committed, so it goes out now rather
+    /// than at the next poll. Harmless when nothing was queued.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Where mails go.
+pub(crate) enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     Files(AsyncFileTransport<Tokio1Executor>),
 }
 
 impl Transport {
+    fn new(settings: &MailSettings) -> Result<Self> {
+        Ok(match &settings.transport {
+            MailTransport::Smtp(url) => Self::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| Error::Mail(format!("USERS_SMTP_URL is not usable: {e}")))?
+                    .timeout(Some(settings.send_timeout))
+                    .build(),
+            ),
+            MailTransport::Directory(dir) => {
+                // Signing in must not depend on mail: a directory that cannot be created (say, a
+                // read-only container without USERS_SMTP_URL) is reported here, and each
+                // delivery into it then fails, is retried and finally kept as failed.
+                if let Err(error) = std::fs::create_dir_all(dir) {
+                    tracing::error!(%error, dir = %dir.display(),
+                        "the mail directory cannot be created; mails will not be delivered \
+                         (set USERS_SMTP_URL, or USERS_MAIL_DIR to a writable directory)");
+                }
+                Self::Files(AsyncFileTransport::new(dir))
+            }
+        })
+    }
+
     async fn send(&self, message: Message) -> Result<(), String> {
         match self {
             Self::Smtp(smtp) => smtp
@@ -59,111 +113,35 @@ impl Transport {
     }
 }
 
-impl Mailer {
-    /// Builds the transport and spawns the delivery task on the current runtime; the task ends
-    /// once every clone of the returned handle is dropped.
-    pub fn start(settings: &MailSettings) -> Result<Self> {
-        let transport = match &settings.transport {
-            MailTransport::Smtp(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| Error::Mail(format!("USERS_SMTP_URL is not usable: {e}")))?
-                    .timeout(Some(settings.send_timeout))
-                    .build(),
-            ),
-            MailTransport::Directory(dir) => {
-                // Signing in must not depend on mail: a directory that cannot be created (say, a
-                // read-only container without USERS_SMTP_URL) is reported here, and each
-                // delivery into it then fails and is logged.
-                if let Err(error) = std::fs::create_dir_all(dir) {
-                    tracing::error!(%error, dir = %dir.display(),
-                        "the mail directory cannot be created; mails will not be delivered \
-                         (set USERS_SMTP_URL, or USERS_MAIL_DIR to a writable directory)");
-                }
-                Transport::Files(AsyncFileTransport::new(dir))
-            }
-        };
-        let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(deliver(transport, receiver, settings.send_timeout));
-        Ok(Self {
-            queue,
-            from: settings.from.clone(),
-            public_url: settings.public_url.clone(),
-        })
-    }
-
-    /// `<public URL><path>?token=<token>`: a link into the store.
-    pub fn link(&self, path: &str, token: &str) -> String {
-        format!("{}{path}?token={token}", self.public_url)
-    }
-
-    /// Queues `mail` for delivery; never waits and never fails the caller.
-    pub fn send(&self, mail: Mail) {
-        let kind = mail.kind;
-        let message = match self.message(mail) {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::warn!(%error, kind, "a mail could not be composed");
-                count(kind, "failed");
-                return;
-            }
-        };
-        if self.queue.try_send((message, kind)).is_err() {
-            tracing::warn!(kind, "the mail queue is full; mail dropped");
-            count(kind, "dropped");
-        }
-    }
-
-    fn message(&self, mail: Mail) -> Result<Message, String> {
-        let to: Mailbox = mail
-            .to
-            .parse()
-            .map_err(|e| format!("recipient address: {e}"))?;
-        // Quoted-printable keeps long links intact through any relay (lines stay ≤ 76 characters).
-        let part = |content_type: ContentType, body: String| {
-            SinglePart::builder()
-                .header(content_type)
-                .header(ContentTransferEncoding::QuotedPrintable)
-                .body(body)
-        };
-        Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(mail.subject)
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(part(ContentType::TEXT_PLAIN, mail.text))
-                    .singlepart(part(ContentType::TEXT_HTML, mail.html)),
-            )
-            .map_err(|e| e.to_string())
-    }
+/// The message of a stored mail. Its `Message-ID` derives from the outbox id, so a mail sent
+/// twice (a sender that died after the server accepted it) is recognisable as one.
+fn compose(from: &Mailbox, mail: &outbox::QueuedMail) -> Result<Message, String> {
+    let to: Mailbox = mail
+        .recipient
+        .parse()
+        .map_err(|e| format!("recipient address: {e}"))?;
+    // Quoted-printable keeps long links intact through any relay (lines stay ≤ 76 characters).
+    let part = |content_type: ContentType, body: &str| {
+        SinglePart::builder()
+            .header(content_type)
+            .header(ContentTransferEncoding::QuotedPrintable)
+            .body(body.to_owned())
+    };
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(mail.subject.clone())
+        .date(SystemTime::from(mail.created_at))
+        .message_id(Some(format!("<{}@{}>", mail.id, from.email.domain())))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(part(ContentType::TEXT_PLAIN, &mail.text))
+                .singlepart(part(ContentType::TEXT_HTML, &mail.html)),
+        )
+        .map_err(|e| e.to_string())
 }
 
-/// Delivers queued mails one after another, each within `timeout`.
-async fn deliver(
-    transport: Transport,
-    mut queue: mpsc::Receiver<(Message, &'static str)>,
-    timeout: Duration,
-) {
-    while let Some((message, kind)) = queue.recv().await {
-        let outcome = match tokio::time::timeout(timeout, transport.send(message)).await {
-            Ok(Ok(())) => "sent",
-            Ok(Err(error)) => {
-                tracing::warn!(%error, kind, "sending a mail failed");
-                "failed"
-            }
-            Err(_) => {
-                tracing::warn!(
-                    kind,
-                    timeout_seconds = timeout.as_secs(),
-                    "sending a mail timed out"
-                );
-                "failed"
-            }
-        };
-        count(kind, outcome);
-    }
-}
-
-fn count(kind: &'static str, outcome: &'static str) {
-    metrics::counter!("users_mails_total", "kind" => kind, "outcome" => outcome).increment(1);
+fn count(kind: &str, outcome: &'static str) {
+    metrics::counter!("users_mails_total", "kind" => kind.to_owned(), "outcome" => outcome)
+        .increment(1);
 }
