@@ -261,18 +261,15 @@ pub async fn register(
     passwords::check_policy("password", &body.password, &email)?;
     let hash = state.passwords.hash(&body.password).await?;
     let mut tx = state.db.begin().await?;
-    let link = match create_account(&mut tx, &email, body.name.trim(), &hash, false).await? {
-        Some(id) => Some((
-            id,
-            email_verification::issue(&mut tx, &state, id, &email).await?,
-        )),
-        None => None,
-    };
+    let created = create_account(&mut tx, &email, body.name.trim(), &hash, false).await?;
+    if let Some(id) = created {
+        email_verification::issue(&mut tx, &state, id, &email).await?;
+    }
     tx.commit().await?;
-    match link {
-        Some((id, link)) => {
+    match created {
+        Some(id) => {
             tracing::info!(user_id = %id, "account registered");
-            email_verification::mail(&state, &email, &link);
+            state.mailer.wake();
         }
         None => tracing::info!("registration for an email already registered"),
     }

@@ -62,6 +62,18 @@ pub struct MailSettings {
     pub public_url: String,
     /// `USERS_MAIL_SEND_TIMEOUT_SECONDS` (default 10): the longest one delivery may take.
     pub send_timeout: Duration,
+    /// `USERS_MAIL_INTERVAL_MS` (default 1000): how often the dispatcher looks for due mail when
+    /// nothing woke it (mail queued by this process wakes it at once).
+    pub interval: Duration,
+    /// `USERS_MAIL_MAX_ATTEMPTS` (default 8): attempts before a mail is given up as failed.
+    pub max_attempts: i32,
+    /// `USERS_MAIL_BACKOFF_SECONDS` (default 30): the first retry comes after about this long,
+    /// each further one after twice as long as the one before.
+    pub backoff: Duration,
+    /// `USERS_MAIL_BACKOFF_MAX_SECONDS` (default 3600): the longest wait between two attempts.
+    pub backoff_max: Duration,
+    /// `USERS_MAIL_RETENTION_SECONDS` (default 7 days): how long sent and failed mails are kept.
+    pub retention: Duration,
 }
 
 /// Where mails go.
@@ -384,11 +396,41 @@ fn mail_settings(env: &Env) -> Result<MailSettings, ConfigError> {
     if send_timeout.is_zero() {
         return Err(invalid("MAIL_SEND_TIMEOUT_SECONDS", "must be at least 1"));
     }
+    let interval = env
+        .maybe::<u64>("MAIL_INTERVAL_MS")?
+        .map_or(Duration::from_secs(1), Duration::from_millis);
+    if interval.is_zero() {
+        return Err(invalid("MAIL_INTERVAL_MS", "must be at least 1"));
+    }
+    let max_attempts: i32 = env.optional("MAIL_MAX_ATTEMPTS", 8)?;
+    if !(1..=100).contains(&max_attempts) {
+        return Err(invalid("MAIL_MAX_ATTEMPTS", "must be between 1 and 100"));
+    }
+    let backoff = env.seconds("MAIL_BACKOFF_SECONDS", Duration::from_secs(30))?;
+    if backoff.is_zero() {
+        return Err(invalid("MAIL_BACKOFF_SECONDS", "must be at least 1"));
+    }
+    let backoff_max = env.seconds("MAIL_BACKOFF_MAX_SECONDS", Duration::from_secs(3600))?;
+    if backoff_max < backoff {
+        return Err(invalid(
+            "MAIL_BACKOFF_MAX_SECONDS",
+            "must be at least USERS_MAIL_BACKOFF_SECONDS",
+        ));
+    }
+    let retention = env.seconds("MAIL_RETENTION_SECONDS", Duration::from_secs(7 * 24 * 3600))?;
+    if retention.is_zero() {
+        return Err(invalid("MAIL_RETENTION_SECONDS", "must be at least 1"));
+    }
     Ok(MailSettings {
         transport,
         from,
         public_url,
         send_timeout,
+        interval,
+        max_attempts,
+        backoff,
+        backoff_max,
+        retention,
     })
 }
 
@@ -426,6 +468,11 @@ mod tests {
             "Storefront <no-reply@storefront.local>"
         );
         assert_eq!(config.mail.public_url, "http://127.0.0.1:8080");
+        assert_eq!(config.mail.interval, Duration::from_secs(1));
+        assert_eq!(config.mail.max_attempts, 8);
+        assert_eq!(config.mail.backoff, Duration::from_secs(30));
+        assert_eq!(config.mail.backoff_max, Duration::from_secs(3600));
+        assert_eq!(config.mail.retention, Duration::from_secs(7 * 24 * 3600));
     }
 
     #[test]
@@ -445,6 +492,11 @@ mod tests {
             ("USERS_MAIL_FROM", "not an address"),
             ("USERS_PUBLIC_URL", "shop.example"),
             ("USERS_PASSWORD_RESET_TTL_SECONDS", "0"),
+            ("USERS_MAIL_INTERVAL_MS", "0"),
+            ("USERS_MAIL_MAX_ATTEMPTS", "0"),
+            ("USERS_MAIL_BACKOFF_SECONDS", "0"),
+            ("USERS_MAIL_BACKOFF_MAX_SECONDS", "5"),
+            ("USERS_MAIL_RETENTION_SECONDS", "0"),
         ] {
             let error = Config::from_env(&env(&[(var, value)])).unwrap_err();
             assert!(error.to_string().starts_with(var), "{var}: {error}");

@@ -68,9 +68,11 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
 }
 
 impl AppState {
-    /// Loads (or creates) the signing keys and starts the mail delivery task; `db` must be migrated.
+    /// Loads (or creates) the signing keys and starts the mail dispatcher, which runs until the
+    /// last clone of the state is dropped; `db` must be migrated.
     pub async fn new(db: PgPool, config: &Config) -> Result<Self> {
         let keys = KeyRing::load(&db, config.tokens.clone()).await?;
+        let mailer = Mailer::start(db.clone(), &config.mail)?;
         Ok(Self {
             db,
             keys: Arc::new(keys),
@@ -78,7 +80,7 @@ impl AppState {
             throttle: Arc::new(Throttle::new(config.throttle.clone())),
             trusted_proxy_hops: config.trusted_proxy_hops,
             recovery: Arc::new(config.recovery.clone()),
-            mailer: Mailer::start(&config.mail)?,
+            mailer,
         })
     }
 }

@@ -12,39 +12,27 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::{LinkToken, MailAccepted, Purpose, messages};
+use super::{MailAccepted, Purpose, messages};
 use crate::AppState;
 use crate::accounts;
 use crate::error::{Error, Result};
 use crate::input::ValidBody;
+use crate::mail::outbox;
 use crate::throttle::ClientAddress;
 
-/// Stores a verification link for the account's address. The caller queues [`mail`] once its
-/// transaction has committed.
+/// Stores a verification link for the account's address and queues the mail that carries it,
+/// both in the caller's transaction; the caller wakes the mailer once it has committed.
 pub async fn issue(
     db: &mut PgConnection,
     state: &AppState,
     user_id: Uuid,
     email: &str,
-) -> Result<LinkToken> {
-    super::issue(
-        db,
-        Purpose::VerifyEmail,
-        user_id,
-        email,
-        state.recovery.email_verification_ttl,
-    )
-    .await
-}
-
-/// Queues the verification mail with `link`.
-pub fn mail(state: &AppState, email: &str, link: &LinkToken) {
-    state.mailer.send(messages::email_verification(
-        &state.mailer,
-        email,
-        &link.token,
-        state.recovery.email_verification_ttl,
-    ));
+) -> Result<()> {
+    let ttl = state.recovery.email_verification_ttl;
+    let link = super::issue(db, Purpose::VerifyEmail, user_id, email, ttl).await?;
+    let mail = messages::email_verification(&state.mailer, email, &link.token, ttl);
+    outbox::queue(db, &mail).await?;
+    Ok(())
 }
 
 const VERIFICATION_SENT: MailAccepted = MailAccepted {
@@ -83,9 +71,10 @@ pub async fn resend(
         .throttle
         .limit_mail(&state.db, &user.email, &client)
         .await?;
-    let mut db = state.db.acquire().await?;
-    let link = issue(&mut db, &state, user_id, &user.email).await?;
-    mail(&state, &user.email, &link);
+    let mut tx = state.db.begin().await?;
+    issue(&mut tx, &state, user_id, &user.email).await?;
+    tx.commit().await?;
+    state.mailer.wake();
     Ok((StatusCode::ACCEPTED, Json(VERIFICATION_SENT)).into_response())
 }
 

@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::accounts;
 use crate::error::{Error, Result};
 use crate::input::ValidBody;
+use crate::mail::outbox;
 use crate::passwords;
 use crate::sessions;
 use crate::throttle::ClientAddress;
@@ -54,8 +55,11 @@ pub async fn forgot(
     let email = accounts::normalize_email(&body.email);
     let ttl = state.recovery.password_reset_ttl;
     let link = LinkToken::generate()?;
+    // Composed whether or not an account uses the address, so both cases do the same work.
+    let mut mail = messages::password_reset(&state.mailer, &email, &link.token, ttl);
     // One transaction that writes whether or not the account exists (the counters, then one
-    // statement that adds a link only for an account), so both take the same time to commit.
+    // statement that adds a link only for an account, then one that queues its mail only for
+    // one), so both take the same time to commit. The link and its mail commit together.
     let mut tx = state.db.begin().await?;
     if let Some(retry_after) = state.throttle.count_mail(&mut tx, &email, &client).await? {
         tx.commit().await?;
@@ -78,15 +82,14 @@ pub async fn forgot(
     .bind(ttl.as_secs_f64())
     .fetch_optional(&mut *tx)
     .await?;
+    if let Some(to) = &sent_to {
+        mail.to.clone_from(to);
+    }
+    let queued = outbox::queue_if(&mut tx, &mail, sent_to.is_some()).await?;
     tx.commit().await?;
-    if let Some(to) = sent_to {
+    if queued.is_some() {
         tracing::info!("password reset link issued");
-        state.mailer.send(messages::password_reset(
-            &state.mailer,
-            &to,
-            &link.token,
-            ttl,
-        ));
+        state.mailer.wake();
     }
     Ok((StatusCode::ACCEPTED, Json(RESET_REQUESTED)).into_response())
 }

@@ -24,6 +24,8 @@ pub struct TestApp {
     pub config: Config,
     pub router: Router,
     database: String,
+    /// Whether dropping this app drops the database (not for a second instance on it).
+    owns_database: bool,
     /// Where mails go when the test gives no SMTP server (removed at the end).
     pub mail_dir: PathBuf,
 }
@@ -92,8 +94,27 @@ impl TestApp {
             .await
             .unwrap();
         admin.close().await.unwrap();
+        Self::on_database(database, vars, true).await
+    }
 
-        let url = with_database(&server, &database);
+    /// Another instance of the service on this app's database (a second replica), configured
+    /// with the defaults plus `vars`; dropping it leaves the database alone.
+    pub async fn replica(&self, vars: &[(&str, &str)]) -> Self {
+        Self::on_database(self.database.clone(), vars, false).await
+    }
+
+    /// Stops this instance (its mail dispatcher with it) and starts a new one on the same
+    /// database with the defaults plus `vars`, as a restarted service would.
+    pub async fn restart(mut self, vars: &[(&str, &str)]) -> Self {
+        let database = std::mem::take(&mut self.database);
+        let owns_database = self.owns_database;
+        self.owns_database = false;
+        drop(self);
+        Self::on_database(database, vars, owns_database).await
+    }
+
+    async fn on_database(database: String, vars: &[(&str, &str)], owns_database: bool) -> Self {
+        let url = with_database(&postgres_url(), &database);
         let mail_dir = std::env::temp_dir().join(format!("storefront-{database}-mail"));
         let mut all: Vec<(String, String)> = vec![
             ("USERS_DATABASE_URL".into(), url.clone()),
@@ -114,6 +135,7 @@ impl TestApp {
             config,
             router,
             database,
+            owns_database,
             mail_dir,
         }
     }
@@ -218,6 +240,9 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if !self.owns_database {
+            return;
+        }
         // Drop the database from a thread of its own: Drop cannot await, and the test's runtime
         // may be shutting down.
         let _ = std::fs::remove_dir_all(&self.mail_dir);

@@ -1,7 +1,10 @@
 //! A small SMTP receiver: it speaks enough SMTP for the service's mail client (EHLO/HELO, MAIL,
 //! RCPT, DATA, RSET, NOOP, QUIT) and hands every message it accepts to the test, which reads the
-//! links out of the mail actually sent.
+//! links out of the mail actually sent. It can refuse its first messages with a temporary error,
+//! as a mail server that is struggling does.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -28,12 +31,19 @@ pub struct ReceivedMail {
 
 impl MailSink {
     pub async fn start() -> Self {
+        Self::refusing_first(0).await
+    }
+
+    /// A receiver that answers the first `refusals` messages with `451` (try again later) and
+    /// accepts the rest.
+    pub async fn refusing_first(refusals: usize) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("smtp://{}", listener.local_addr().unwrap());
         let (sender, received) = mpsc::unbounded_channel();
+        let refusals = Arc::new(AtomicUsize::new(refusals));
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(session(socket, sender.clone()));
+                tokio::spawn(session(socket, sender.clone(), refusals.clone()));
             }
         });
         Self { url, received }
@@ -122,7 +132,11 @@ impl ReceivedMail {
     }
 }
 
-async fn session(socket: TcpStream, delivered: mpsc::UnboundedSender<ReceivedMail>) {
+async fn session(
+    socket: TcpStream,
+    delivered: mpsc::UnboundedSender<ReceivedMail>,
+    refusals: Arc<AtomicUsize>,
+) {
     let (read, mut write) = socket.into_split();
     let mut lines = BufReader::new(read);
     let mut recipients = Vec::new();
@@ -166,11 +180,19 @@ async fn session(socket: TcpStream, delivered: mpsc::UnboundedSender<ReceivedMai
                 }
                 data.push_str(line.strip_prefix('.').unwrap_or(&line));
             }
-            let _ = delivered.send(ReceivedMail {
-                recipients: std::mem::take(&mut recipients),
-                data,
-            });
-            b"250 OK queued\r\n"
+            let refused = refusals
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if refused {
+                recipients.clear();
+                b"451 4.3.0 temporarily unable to accept mail, try again later\r\n"
+            } else {
+                let _ = delivered.send(ReceivedMail {
+                    recipients: std::mem::take(&mut recipients),
+                    data,
+                });
+                b"250 OK queued\r\n"
+            }
         } else if command.starts_with("QUIT") {
             let _ = write.write_all(b"221 bye\r\n").await;
             return;

@@ -8,6 +8,7 @@ mod addresses;
 mod admin;
 mod input;
 mod jwks;
+mod mail_outbox;
 mod recovery;
 mod sessions;
 mod throttle;
