@@ -105,7 +105,7 @@ async fn addresses_are_paginated_with_a_cursor() {
         .problem(422);
     app.get("/api/users/me/addresses?cursor=%%%", &token)
         .await
-        .problem(400);
+        .problem(422);
     app.get("/api/users/me/addresses?limit=-1", &token)
         .await
         .problem(400);
