@@ -98,6 +98,18 @@ pub struct StorefrontSpec {
     /// sends no mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<MailSpec>,
+    /// Where uploaded product images are kept: a bucket every catalog replica shares. Without it
+    /// the catalog has nowhere to write them (its root file system is read-only) and answers an
+    /// upload with 503.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_images: Option<ProductImagesSpec>,
+}
+
+/// Object storage of the catalog's product images.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductImagesSpec {
+    pub s3: S3Target,
 }
 
 /// How the store sends mail.

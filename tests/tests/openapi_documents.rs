@@ -34,14 +34,15 @@ fn references<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
 fn every_security_requirement_names_a_declared_scheme() {
     for (service, doc) in documents() {
         let schemes = &doc["components"]["securitySchemes"];
-        let operations = doc["paths"]
-            .as_object()
-            .expect("paths")
-            .iter()
-            .flat_map(|(path, item)| {
-                let methods = item.as_object().expect("a path item");
-                methods.iter().map(move |(method, op)| (path, method, op))
-            });
+        let operations =
+            doc["paths"]
+                .as_object()
+                .expect("paths")
+                .iter()
+                .flat_map(|(path, item)| {
+                    let methods = item.as_object().expect("a path item");
+                    methods.iter().map(move |(method, op)| (path, method, op))
+                });
         let mut secured = 0;
         for (path, method, operation) in operations {
             for requirement in operation["security"].as_array().into_iter().flatten() {

@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::children::deployment::{DEFAULT_REGISTRY, container_security_context};
 use crate::children::env::{
-    connection, from_secret, mongodb_database, mongodb_url, postgres_url, redis_url, value,
+    connection, mongodb_database, mongodb_url, postgres_url, redis_url, s3_env, value,
 };
 use crate::component::Database;
 use crate::crd::{BackupSpec, Storefront};
@@ -89,19 +89,6 @@ pub fn image(sf: &Storefront) -> String {
     format!("{registry}/{NAME}:{}", sf.spec.version)
 }
 
-/// `s3://bucket/some/prefix` → (`bucket`, `some/prefix/`).
-pub fn split_s3_url(url: &str) -> (String, String) {
-    let rest = url.strip_prefix("s3://").unwrap_or(url);
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let prefix = prefix.trim_matches('/');
-    let prefix = if prefix.is_empty() {
-        String::new()
-    } else {
-        format!("{prefix}/")
-    };
-    (bucket.to_owned(), prefix)
-}
-
 /// The backup container's environment: the database's connection and the target.
 pub fn env(sf: &Storefront, backups: &BackupSpec, db: BackedUp) -> Vec<EnvVar> {
     let mut env = connection(sf, db.store());
@@ -124,29 +111,7 @@ pub fn env(sf: &Storefront, backups: &BackupSpec, db: BackedUp) -> Vec<EnvVar> {
         BackedUp::Redis => env.push(value("BACKUP_REDIS_URL", redis_url(sf))),
     }
     if let Some(s3) = &backups.target.s3 {
-        let (bucket, prefix) = split_s3_url(&s3.url);
-        env.push(value("BACKUP_S3_BUCKET", bucket));
-        if !prefix.is_empty() {
-            env.push(value("BACKUP_S3_PREFIX", prefix));
-        }
-        if let Some(endpoint) = &s3.endpoint {
-            env.push(value("BACKUP_S3_ENDPOINT", endpoint.clone()));
-        }
-        if let Some(region) = &s3.region {
-            env.push(value("BACKUP_S3_REGION", region.clone()));
-        }
-        env.push(value("BACKUP_S3_PATH_STYLE", s3.path_style.to_string()));
-        let secret = s3.credentials_secret_ref.name.clone();
-        env.push(from_secret(
-            "BACKUP_S3_ACCESS_KEY_ID",
-            secret.clone(),
-            "accessKeyId",
-        ));
-        env.push(from_secret(
-            "BACKUP_S3_SECRET_ACCESS_KEY",
-            secret,
-            "secretAccessKey",
-        ));
+        env.extend(s3_env("BACKUP_S3", s3));
     } else {
         env.push(value("BACKUP_DIR", MOUNT));
     }
@@ -423,12 +388,5 @@ mod tests {
                 .iter()
                 .any(|m| m.mount_path == "/backups")
         );
-    }
-
-    #[test]
-    fn s3_urls_split_into_bucket_and_prefix() {
-        assert_eq!(split_s3_url("s3://b"), ("b".into(), "".into()));
-        assert_eq!(split_s3_url("s3://b/"), ("b".into(), "".into()));
-        assert_eq!(split_s3_url("s3://b/x/y/"), ("b".into(), "x/y/".into()));
     }
 }

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 
 use crate::children::secret::{CREDENTIALS_SUFFIX, JWT_SUFFIX, KEY_ENCRYPTION_KEY, password_key};
 use crate::component::{Component, Database, HTTP_PORT};
-use crate::crd::{ExternalDatabase, Storefront};
+use crate::crd::{ExternalDatabase, S3Target, Storefront};
 use crate::meta::child_name;
 
 pub(crate) fn value(name: impl Into<String>, value: impl Into<String>) -> EnvVar {
@@ -32,6 +32,50 @@ pub(crate) fn from_secret(name: impl Into<String>, secret: String, key: &str) ->
             ..EnvVarSource::default()
         }),
     }
+}
+
+/// `s3://bucket/some/prefix` → (`bucket`, `some/prefix/`).
+pub fn split_s3_url(url: &str) -> (String, String) {
+    let rest = url.strip_prefix("s3://").unwrap_or(url);
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let prefix = prefix.trim_matches('/');
+    let prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    };
+    (bucket.to_owned(), prefix)
+}
+
+/// The `<group>_{BUCKET,PREFIX,ENDPOINT,REGION,PATH_STYLE,ACCESS_KEY_ID,SECRET_ACCESS_KEY}` a
+/// service reads an S3 bucket from (`storefront_kit::s3::S3Settings`); the keys come from the
+/// target's Secret.
+pub(crate) fn s3_env(group: &str, s3: &S3Target) -> Vec<EnvVar> {
+    let name = |part: &str| format!("{group}_{part}");
+    let (bucket, prefix) = split_s3_url(&s3.url);
+    let mut env = vec![value(name("BUCKET"), bucket)];
+    if !prefix.is_empty() {
+        env.push(value(name("PREFIX"), prefix));
+    }
+    if let Some(endpoint) = &s3.endpoint {
+        env.push(value(name("ENDPOINT"), endpoint.clone()));
+    }
+    if let Some(region) = &s3.region {
+        env.push(value(name("REGION"), region.clone()));
+    }
+    env.push(value(name("PATH_STYLE"), s3.path_style.to_string()));
+    let secret = &s3.credentials_secret_ref.name;
+    env.push(from_secret(
+        name("ACCESS_KEY_ID"),
+        secret.clone(),
+        "accessKeyId",
+    ));
+    env.push(from_secret(
+        name("SECRET_ACCESS_KEY"),
+        secret.clone(),
+        "secretAccessKey",
+    ));
+    env
 }
 
 fn var(db: Database, part: &str) -> String {
@@ -217,6 +261,9 @@ pub fn component_env(sf: &Storefront, component: Component) -> Vec<EnvVar> {
                 postgres_url(sf, "catalog"),
             ));
             env.push(value(key("JWKS_URL"), jwks_url(sf)));
+            if let Some(images) = &sf.spec.product_images {
+                env.extend(s3_env(&key("IMAGES_S3"), &images.s3));
+            }
         }
         Component::Cart => {
             env.push(value(key("REDIS_URL"), redis_url(sf)));
@@ -314,6 +361,52 @@ mod tests {
             get(&env, "USERS_MAIL_FROM").value.as_deref(),
             Some("Shop <no-reply@a.example>")
         );
+    }
+
+    #[test]
+    fn s3_urls_split_into_bucket_and_prefix() {
+        assert_eq!(split_s3_url("s3://b"), ("b".into(), "".into()));
+        assert_eq!(split_s3_url("s3://b/"), ("b".into(), "".into()));
+        assert_eq!(split_s3_url("s3://b/x/y/"), ("b".into(), "x/y/".into()));
+    }
+
+    #[test]
+    fn the_catalog_keeps_images_in_the_declared_bucket_and_nowhere_else_without_one() {
+        let env = component_env(&minimal(), Component::Catalog);
+        assert!(env.iter().all(|e| !e.name.starts_with("CATALOG_IMAGES_S3")));
+
+        let sf = storefront(
+            "version: \"1.0.0\"\nhost: a.example\nproductImages:\n  s3:\n    url: s3://shop-media/images\n    endpoint: http://minio:9000\n    pathStyle: true\n    credentialsSecretRef: {name: media-keys}\n",
+        );
+        let env = component_env(&sf, Component::Catalog);
+        let literal = |name: &str| get(&env, name).value.as_deref();
+        assert_eq!(literal("CATALOG_IMAGES_S3_BUCKET"), Some("shop-media"));
+        assert_eq!(literal("CATALOG_IMAGES_S3_PREFIX"), Some("images/"));
+        assert_eq!(
+            literal("CATALOG_IMAGES_S3_ENDPOINT"),
+            Some("http://minio:9000")
+        );
+        assert_eq!(literal("CATALOG_IMAGES_S3_PATH_STYLE"), Some("true"));
+        assert!(env.iter().all(|e| e.name != "CATALOG_IMAGES_S3_REGION"));
+        for (name, key) in [
+            ("CATALOG_IMAGES_S3_ACCESS_KEY_ID", "accessKeyId"),
+            ("CATALOG_IMAGES_S3_SECRET_ACCESS_KEY", "secretAccessKey"),
+        ] {
+            let secret = get(&env, name)
+                .value_from
+                .as_ref()
+                .and_then(|v| v.secret_key_ref.as_ref())
+                .expect("from the Secret");
+            assert_eq!(
+                (secret.name.as_str(), secret.key.as_str()),
+                ("media-keys", key)
+            );
+        }
+        // The other components never see the bucket.
+        for component in [Component::Users, Component::Cart, Component::Search] {
+            let env = component_env(&sf, component);
+            assert!(env.iter().all(|e| !e.name.contains("IMAGES_S3")));
+        }
     }
 
     #[test]
