@@ -6,7 +6,7 @@ use std::time::Duration;
 use storefront_kit::{ConfigError, Env};
 
 use crate::names::valid_segment;
-use crate::storage::S3Settings;
+use crate::storage::{PartSize, S3Settings};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -18,6 +18,9 @@ pub struct Config {
     /// `BACKUP_RETENTION`: how many backups of this database to keep (default 7, at least 1).
     pub retention: usize,
     pub target: Target,
+    /// `BACKUP_PART_SIZE_MIB`: the part size of uploads to a bucket (default 8, from 5 to 5120);
+    /// an upload holds about two parts in memory.
+    pub part_size: PartSize,
     /// `BACKUP_POSTGRES_URL`, for `postgres`.
     pub postgres_url: Option<String>,
     /// `BACKUP_MONGODB_URL` and `BACKUP_MONGODB_DATABASE` (default `catalog`), for `documents`.
@@ -51,11 +54,24 @@ impl Config {
         if retention == 0 {
             return Err(invalid(env, "RETENTION", "at least 1"));
         }
+        let part_mib: usize = env.optional("PART_SIZE_MIB", PartSize::DEFAULT.mib())?;
+        let part_size = PartSize::from_mib(part_mib).ok_or_else(|| {
+            invalid(
+                env,
+                "PART_SIZE_MIB",
+                &format!(
+                    "{} to {} (the part sizes S3 takes)",
+                    PartSize::MIN_MIB,
+                    PartSize::MAX_MIB
+                ),
+            )
+        })?;
         Ok(Self {
             store,
             database,
             retention,
             target: target(env)?,
+            part_size,
             postgres_url: env.maybe("POSTGRES_URL")?,
             mongodb_url: env.maybe("MONGODB_URL")?,
             mongodb_database: env.optional("MONGODB_DATABASE", "catalog".to_owned())?,
@@ -126,6 +142,7 @@ mod tests {
         assert_eq!(config.target, Target::Directory("/backups".into()));
         assert_eq!(config.retention, 7);
         assert_eq!(config.mongodb_database, "catalog");
+        assert_eq!(config.part_size, PartSize::DEFAULT);
     }
 
     #[test]
@@ -140,6 +157,7 @@ mod tests {
             ("BACKUP_S3_ACCESS_KEY_ID", "k"),
             ("BACKUP_S3_SECRET_ACCESS_KEY", "s"),
             ("BACKUP_S3_PATH_STYLE", "true"),
+            ("BACKUP_PART_SIZE_MIB", "16"),
         ]))
         .unwrap();
         let Target::S3(s3) = config.target else {
@@ -148,6 +166,7 @@ mod tests {
         assert_eq!(s3.bucket, "backups");
         assert_eq!(s3.prefix, "prod/");
         assert!(s3.path_style);
+        assert_eq!(config.part_size.mib(), 16);
         assert_eq!(config.retention, 3);
         assert_eq!(config.database.as_deref(), Some("users"));
     }
@@ -171,6 +190,14 @@ mod tests {
                     ("BACKUP_RETENTION", "0"),
                 ],
                 "BACKUP_RETENTION",
+            ),
+            (
+                &[
+                    ("BACKUP_STORE", "shop"),
+                    ("BACKUP_DIR", "/b"),
+                    ("BACKUP_PART_SIZE_MIB", "4"),
+                ],
+                "BACKUP_PART_SIZE_MIB",
             ),
             (
                 &[("BACKUP_STORE", "shop"), ("BACKUP_S3_BUCKET", "b")],

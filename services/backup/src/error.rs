@@ -42,6 +42,9 @@ pub enum Error {
         database: String,
         collections: usize,
     },
+    /// The storage stopped taking the dump; its own error says why.
+    #[error("the upload stopped before the dump ended")]
+    UploadStopped,
     #[error("{what}: {source}")]
     Io {
         what: String,

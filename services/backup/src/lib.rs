@@ -1,11 +1,13 @@
 //! Backups and restores of a store's databases. `backup <kind>` dumps one database, stores it as
 //! `<store>/<database>/<UTC timestamp>.<ext>` in a bucket or directory and prunes to the retention;
-//! `restore <kind> <name|latest>` puts one back.
+//! `restore <kind> <name|latest>` puts one back. Both stream, so memory stays at a few upload
+//! parts whatever the database's size.
 
 pub mod config;
 pub mod documents;
 pub mod error;
 pub mod names;
+pub mod pipe;
 pub mod postgres;
 pub mod process;
 pub mod redis;
@@ -53,7 +55,7 @@ impl Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupReport {
     pub key: String,
-    pub bytes: usize,
+    pub bytes: u64,
     pub pruned: Vec<String>,
 }
 
@@ -61,7 +63,7 @@ pub struct BackupReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestoreReport {
     pub key: String,
-    pub bytes: usize,
+    pub bytes: u64,
 }
 
 /// Options of `restore`.
@@ -75,9 +77,10 @@ pub struct RestoreOptions {
 
 fn open(config: &Config) -> Result<Storage, Error> {
     Ok(match &config.target {
-        Target::S3(settings) => Storage::S3(Box::new(
-            S3Bucket::new(settings, SIGNATURE_TTL).map_err(StorageError::from)?,
-        )),
+        Target::S3(settings) => Storage::S3 {
+            bucket: Box::new(S3Bucket::new(settings, SIGNATURE_TTL).map_err(StorageError::from)?),
+            part_size: config.part_size,
+        },
         Target::Directory(dir) => Storage::Directory(dir.clone()),
     })
 }
@@ -103,24 +106,48 @@ async fn mongodb(config: &Config) -> Result<mongodb::Database, Error> {
     Ok(mongodb::Client::with_options(options)?.database(&config.mongodb_database))
 }
 
-/// Dumps the database, stores the dump, then prunes older backups beyond the retention.
-pub async fn backup(config: &Config, kind: Kind) -> Result<BackupReport, Error> {
-    let storage = open(config)?;
-    let bytes = match kind {
-        Kind::Postgres => {
-            postgres::dump(required(&config.postgres_url, "BACKUP_POSTGRES_URL")?).await?
+/// What a backup reads from.
+enum Origin<'a> {
+    Postgres(&'a str),
+    Documents(mongodb::Database),
+    Redis(&'a str),
+}
+
+impl Origin<'_> {
+    /// Dumps into `sink`, finishing it only when the dump is complete.
+    async fn dump(&self, sink: pipe::Sink) -> Result<(), Error> {
+        match self {
+            Origin::Postgres(url) => postgres::dump(url, sink).await,
+            Origin::Documents(db) => documents::dump(db, sink).await,
+            Origin::Redis(url) => redis::dump(url, sink).await,
         }
-        Kind::Documents => documents::dump(&mongodb(config).await?).await?,
-        Kind::Redis => redis::dump(required(&config.redis_url, "BACKUP_REDIS_URL")?).await?,
+    }
+}
+
+/// Dumps the database straight into the storage, then prunes older backups beyond the retention.
+/// A dump that fails stores nothing and prunes nothing.
+pub async fn backup(config: &Config, kind: Kind) -> Result<BackupReport, Error> {
+    let origin = match kind {
+        Kind::Postgres => Origin::Postgres(required(&config.postgres_url, "BACKUP_POSTGRES_URL")?),
+        Kind::Documents => Origin::Documents(mongodb(config).await?),
+        Kind::Redis => Origin::Redis(required(&config.redis_url, "BACKUP_REDIS_URL")?),
     };
+    let storage = open(config)?;
     let folder = folder(config, kind);
     let key = format!(
         "{folder}{}.{}",
         names::timestamp(chrono::Utc::now()),
         kind.extension()
     );
-    let size = bytes.len();
-    storage.put(&key, bytes).await?;
+    let (sink, dump) = pipe::pipe();
+    let (dumped, stored) = tokio::join!(origin.dump(sink), storage.put_stream(&key, dump));
+    let size = match (dumped, stored) {
+        (Ok(()), Ok(size)) => size,
+        // The storage failed and the dump stopped for that reason.
+        (Ok(()) | Err(Error::UploadStopped), Err(e)) => return Err(e.into()),
+        // The dump failed: the storage stopped at its unfinished end, and the tool says why.
+        (Err(e), _) => return Err(e),
+    };
     let existing = names::backups_in(&storage.list(&folder).await?, &folder, kind.extension());
     let pruned = names::to_prune(&existing, config.retention).to_vec();
     for old in &pruned {
@@ -144,6 +171,13 @@ pub async fn list(config: &Config, kind: Kind) -> Result<Vec<String>, Error> {
     ))
 }
 
+/// Where a restore writes.
+enum Destination<'a> {
+    Postgres(&'a str),
+    Documents(mongodb::Database),
+    Redis(&'a std::path::Path),
+}
+
 /// Restores the backup named `wanted` (`latest`, a file name, or a full key).
 pub async fn restore(
     config: &Config,
@@ -155,28 +189,31 @@ pub async fn restore(
     let folder = folder(config, kind);
     let existing = names::backups_in(&storage.list(&folder).await?, &folder, kind.extension());
     let key = names::resolve(&existing, &folder, wanted)?;
-    let bytes = storage
-        .get(&key)
+    let destination = match kind {
+        Kind::Postgres => {
+            Destination::Postgres(required(&config.postgres_url, "BACKUP_POSTGRES_URL")?)
+        }
+        Kind::Documents => Destination::Documents(mongodb(config).await?),
+        Kind::Redis => Destination::Redis(options.output.as_deref().ok_or_else(|| {
+            Error::Config(ConfigError::Missing(
+                "--output (where to write the RDB file)".to_owned(),
+            ))
+        })?),
+    };
+    let download = storage
+        .get_stream(&key)
         .await?
         .ok_or_else(|| Error::NotFound(key.clone()))?;
-    let size = bytes.len();
-    match kind {
-        Kind::Postgres => {
-            let url = required(&config.postgres_url, "BACKUP_POSTGRES_URL")?;
-            postgres::restore(url, &key, bytes).await?;
+    let mut backup = pipe::Counted::new(download);
+    match destination {
+        Destination::Postgres(url) => postgres::restore(url, &key, &mut backup).await?,
+        Destination::Documents(db) => {
+            documents::restore(&db, &key, &mut backup, options.replace).await?;
         }
-        Kind::Documents => {
-            let collections = documents::parse(&bytes, &key)?;
-            documents::restore(&mongodb(config).await?, collections, options.replace).await?;
-        }
-        Kind::Redis => {
-            let output = options.output.clone().ok_or_else(|| {
-                Error::Config(ConfigError::Missing(
-                    "--output (where to write the RDB file)".to_owned(),
-                ))
-            })?;
-            redis::restore(&output, &key, bytes).await?;
-        }
+        Destination::Redis(output) => redis::restore(output, &key, &mut backup).await?,
     }
-    Ok(RestoreReport { key, bytes: size })
+    Ok(RestoreReport {
+        key,
+        bytes: backup.count(),
+    })
 }
