@@ -198,6 +198,81 @@ pub async fn drop_database(name: &str) {
     }
 }
 
+/// What a request sent in-process answered: the status, the headers, the body as JSON (`Null`
+/// when it is not JSON) and as text.
+pub struct Reply {
+    pub status: http::StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: serde_json::Value,
+    pub raw: String,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.raw)
+    }
+}
+
+impl Reply {
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// A request with an optional bearer token, extra headers and an optional JSON body.
+pub fn json_request(
+    method: http::Method,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<serde_json::Value>,
+) -> http::Request<axum::body::Body> {
+    let mut request = http::Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let body = match body {
+        Some(value) => {
+            request = request.header(http::header::CONTENT_TYPE, "application/json");
+            axum::body::Body::from(serde_json::to_vec(&value).expect("a JSON body"))
+        }
+        None => axum::body::Body::empty(),
+    };
+    request.body(body).expect("a request")
+}
+
+/// Sends `request` through `router` in-process and reads the whole answer.
+pub async fn send(router: &axum::Router, request: http::Request<axum::body::Body>) -> Reply {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("routers are infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a readable body")
+        .to_bytes();
+    Reply {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        raw: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

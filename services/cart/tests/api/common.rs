@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use http::{HeaderMap, Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
+use http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
 use storefront_cart::carts::CartStore;
 use storefront_cart::catalog_client::CatalogClient;
@@ -17,11 +16,12 @@ use storefront_cart::payments::SandboxProvider;
 use storefront_cart::webhooks::Webhooks;
 use storefront_cart::{AppState, prepare, service};
 use storefront_catalog::images::{ImageLimits, LocalDirectory};
+pub use storefront_kit::testing::Reply;
 use storefront_kit::testing::{
-    access_token, drop_database, mongodb_url, redis_url, server_config, test_verifier, unique_name,
+    access_token, drop_database, json_request, mongodb_url, redis_url, send, server_config,
+    test_verifier, unique_name,
 };
 use storefront_kit::{JwtVerifier, Shutdown, serve_on};
-use tower::ServiceExt;
 
 pub fn token(sub: &str, roles: &[&str]) -> String {
     access_token(sub, roles)
@@ -254,28 +254,6 @@ pub struct TestApp {
     database: String,
 }
 
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
-    pub raw: String,
-}
-
-impl std::fmt::Debug for Reply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status, self.raw)
-    }
-}
-
-impl Reply {
-    pub fn content_type(&self) -> &str {
-        self.headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-}
-
 pub async fn app() -> TestApp {
     app_with(Options::default()).await
 }
@@ -324,21 +302,8 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<Value>,
     ) -> Reply {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let body = match body {
-            Some(value) => {
-                request = request.header(header::CONTENT_TYPE, "application/json");
-                Body::from(serde_json::to_vec(&value).unwrap())
-            }
-            None => Body::empty(),
-        };
-        self.send(request.body(body).unwrap()).await
+        self.send(json_request(method, path, token, headers, body))
+            .await
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
@@ -347,18 +312,7 @@ impl TestApp {
 
     /// Sends through another router built on this app's stores (e.g. with a different catalog).
     pub async fn send_to(&self, router: &Router, request: Request<Body>) -> Reply {
-        let response = router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let raw = String::from_utf8_lossy(&bytes).into_owned();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-            raw,
-        }
+        send(router, request).await
     }
 
     /// A signed-in user's request.

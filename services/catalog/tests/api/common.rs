@@ -5,16 +5,16 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use http::{HeaderMap, Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
+use http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
 use storefront_catalog::images::{ImageLimits, LocalDirectory, ObjectStore};
 use storefront_catalog::{AppState, prepare, service};
 use storefront_kit::ServerConfig;
+pub use storefront_kit::testing::Reply;
 use storefront_kit::testing::{
-    access_token, create_database, drop_database, mongodb_url, test_verifier, unique_name,
+    access_token, create_database, drop_database, json_request, mongodb_url, send, test_verifier,
+    unique_name,
 };
-use tower::ServiceExt;
 
 pub struct TestApp {
     pub state: AppState,
@@ -23,18 +23,6 @@ pub struct TestApp {
     pub customer: String,
     pg_database: String,
     images_dir: std::path::PathBuf,
-}
-
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
-}
-
-impl std::fmt::Debug for Reply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status, self.body)
-    }
 }
 
 fn token(roles: &[&str]) -> String {
@@ -96,34 +84,12 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<Value>,
     ) -> Reply {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let body = match body {
-            Some(value) => {
-                request = request.header(header::CONTENT_TYPE, "application/json");
-                Body::from(serde_json::to_vec(&value).unwrap())
-            }
-            None => Body::empty(),
-        };
-        self.send(request.body(body).unwrap()).await
+        self.send(json_request(method, path, token, headers, body))
+            .await
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        send(&self.router, request).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
