@@ -3,10 +3,13 @@
 //! `SF_*` variables the components get and the target (bucket or volume) from `spec.backups`.
 
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::core::v1::{
     Container, EmptyDirVolumeSource, EnvVar, PersistentVolumeClaimVolumeSource, PodSpec,
-    PodTemplateSpec, Volume, VolumeMount,
+    PodTemplateSpec, ResourceRequirements, Volume, VolumeMount,
 };
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::children::deployment::{DEFAULT_REGISTRY, container_security_context};
@@ -118,6 +121,22 @@ pub fn env(sf: &Storefront, backups: &BackupSpec, db: BackedUp) -> Vec<EnvVar> {
     env
 }
 
+/// A backup streams its dump in parts (two of 8 MiB in flight at most), so its memory does not
+/// grow with the database; the limit leaves room for `pg_dump` itself.
+fn resources() -> ResourceRequirements {
+    let amounts = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(name, amount)| (name.to_string(), Quantity(amount.to_string())))
+            .collect::<BTreeMap<_, _>>()
+    };
+    ResourceRequirements {
+        requests: Some(amounts(&[("cpu", "100m"), ("memory", "64Mi")])),
+        limits: Some(amounts(&[("memory", "512Mi")])),
+        ..ResourceRequirements::default()
+    }
+}
+
 /// The CronJobs `spec.backups` asks for; none without it.
 pub fn cron_jobs(sf: &Storefront) -> Vec<CronJob> {
     let Some(backups) = &sf.spec.backups else {
@@ -165,6 +184,7 @@ fn cron_job(sf: &Storefront, backups: &BackupSpec, db: BackedUp) -> CronJob {
         env: Some(env(sf, backups, db)),
         security_context: Some(container_security_context()),
         volume_mounts: Some(mounts),
+        resources: Some(resources()),
         ..Container::default()
     };
     let mut metadata = crate::meta::object_meta(sf, db.object_name(sf), NAME, "backup");
@@ -235,6 +255,17 @@ mod tests {
             .as_ref()
             .unwrap()
             .containers[0]
+    }
+
+    #[test]
+    fn every_backup_job_has_bounded_memory() {
+        for cj in cron_jobs(&storefront(S3)) {
+            let resources = container(&cj).resources.as_ref().expect("resources");
+            let limits = resources.limits.as_ref().expect("limits");
+            assert_eq!(limits["memory"], Quantity("512Mi".into()));
+            let requests = resources.requests.as_ref().expect("requests");
+            assert!(requests.contains_key("cpu") && requests.contains_key("memory"));
+        }
     }
 
     #[test]
