@@ -16,7 +16,12 @@ pub struct Paths {
 
 impl Paths {
     pub fn from_env() -> Result<Self> {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        // `cargo run` names the manifest of the checkout it was started in; the one compiled in
+        // may be another checkout's when several share a target directory.
+        let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+        let repo = manifest
             .parent()
             .context("xtask/ has no parent directory")?
             .to_path_buf();
