@@ -107,7 +107,11 @@ pub struct CatalogClient {
     http: reqwest::Client,
     base: String,
     retries: u32,
+    /// Calls made for shoppers (prices, stock).
     breaker: CircuitBreaker,
+    /// The change feed the webhooks follow in the background: its failures (say, while the
+    /// catalog is still starting) must not pause shoppers' calls.
+    feed_breaker: CircuitBreaker,
 }
 
 impl std::fmt::Debug for CatalogClient {
@@ -132,6 +136,7 @@ impl CatalogClient {
             base: settings.url.trim_end_matches('/').to_owned(),
             retries: settings.retries,
             breaker: CircuitBreaker::new(settings.breaker_failures, settings.breaker_open_for),
+            feed_breaker: CircuitBreaker::new(settings.breaker_failures, settings.breaker_open_for),
         })
     }
 
@@ -239,7 +244,13 @@ impl CatalogClient {
             path.push_str(after);
         }
         let (status, answer) = self
-            .call(Method::GET, &path, None, Retry::Idempotent)
+            .call_through(
+                &self.feed_breaker,
+                Method::GET,
+                &path,
+                None,
+                Retry::Idempotent,
+            )
             .await?;
         if status != StatusCode::OK {
             return Err(refused(status, &answer));
@@ -259,10 +270,23 @@ impl CatalogClient {
         }
     }
 
-    /// One logical call: breaker check, then up to `1 + retries` attempts when `retry` allows.
-    /// Every attempt that gets no usable answer counts as a failure for the breaker.
+    /// A shopper's call, through the shoppers' breaker.
     async fn call(
         &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        retry: Retry,
+    ) -> Result<(StatusCode, Bytes), CatalogError> {
+        self.call_through(&self.breaker, method, path, body, retry)
+            .await
+    }
+
+    /// One logical call: breaker check, then up to `1 + retries` attempts when `retry` allows.
+    /// Every attempt that gets no usable answer counts as a failure for the breaker.
+    async fn call_through(
+        &self,
+        breaker: &CircuitBreaker,
         method: Method,
         path: &str,
         body: Option<serde_json::Value>,
@@ -274,7 +298,7 @@ impl CatalogClient {
         };
         let mut last_error = String::new();
         for attempt in 0..attempts {
-            if let Err(retry_after) = self.breaker.check() {
+            if let Err(retry_after) = breaker.check() {
                 return Err(CatalogError::CircuitOpen { retry_after });
             }
             if attempt > 0 {
@@ -282,13 +306,13 @@ impl CatalogClient {
             }
             match self.attempt(method.clone(), path, body.as_ref()).await {
                 Ok((status, answer)) if !status.is_server_error() => {
-                    self.breaker.record_success();
+                    breaker.record_success();
                     return Ok((status, answer));
                 }
                 Ok((status, _)) => last_error = format!("{method} {path} answered {status}"),
                 Err(error) => last_error = format!("{method} {path}: {error}"),
             }
-            self.breaker.record_failure();
+            breaker.record_failure();
             tracing::debug!(attempt, error = %last_error, "catalog call failed");
         }
         Err(CatalogError::Unavailable(last_error))
