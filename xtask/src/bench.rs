@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use crate::cargo;
-use crate::parts::{self, Ctx, ferretdb, objects, opensearch, postgres, redis};
+use crate::parts::Ctx;
 use crate::stack;
 use crate::ui;
 
@@ -23,22 +23,12 @@ pub fn example_with_binaries(package: &str, example: &str, binaries: &[&str]) ->
             &["build", "--release", "-p", binary, "--bin", binary],
         ))?;
     }
-    let backing = stack::backing_parts();
-    stack::ensure_packages(&ctx, &backing)?;
-    for part in &backing {
-        let outcome = parts::ensure_running(part.as_ref(), &ctx)?;
-        parts::print_outcome(part.as_ref(), &outcome);
-    }
+    stack::ensure_backing(&ctx, &stack::backing_parts(), &mut Vec::new())?;
     let mut command = cargo::command(
         &ctx.paths,
         &["run", "--release", "-p", package, "--example", example],
     );
-    command
-        .env("STOREFRONT_POSTGRES_URL", postgres::url("postgres")?)
-        .env("STOREFRONT_REDIS_URL", redis::url()?)
-        .env("STOREFRONT_MONGODB_URL", ferretdb::url()?)
-        .env("STOREFRONT_OPENSEARCH_URL", opensearch::url()?)
-        .env("STOREFRONT_S3_URL", objects::url()?);
+    stack::backing_env(&mut command)?;
     cargo::run(command)?;
     println!("(the backing services keep running; `cargo xtask down` stops them)");
     Ok(())

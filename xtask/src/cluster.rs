@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use nix::sys::signal::Signal;
 
-use crate::parts::{Ctx, ferretdb, kube, opensearch, postgres, redis};
-use crate::{cargo, images, node, probe, process};
+use crate::parts::{Ctx, kube};
+use crate::{cargo, images, node, probe, process, stack};
 
 /// Port of the operator's `/metrics` and `/healthz` (`STOREFRONT_OPERATOR_PORT`).
 const DEFAULT_OPERATOR_PORT: u16 = 9471;
@@ -279,11 +279,8 @@ pub fn store(action: &str, manifest: &std::path::Path) -> Result<()> {
         .env("STOREFRONT_KUBE_BIN", kube::ensure_binaries(&ctx)?)
         .env("STOREFRONT_KUBECONFIG", cluster.kubeconfig())
         .env("STOREFRONT_NODE_ADDRESS", node::address()?.to_string())
-        .env("STOREFRONT_IMAGE_REGISTRY", images::REGISTRY)
-        .env("STOREFRONT_POSTGRES_URL", postgres::url("postgres")?)
-        .env("STOREFRONT_REDIS_URL", redis::url()?)
-        .env("STOREFRONT_MONGODB_URL", ferretdb::url()?)
-        .env("STOREFRONT_OPENSEARCH_URL", opensearch::url()?);
+        .env("STOREFRONT_IMAGE_REGISTRY", images::REGISTRY);
+    stack::backing_env(&mut command)?;
     if let Some(tag) = images::last_tag(&ctx) {
         command.env("STOREFRONT_IMAGE_TAG", tag);
     }

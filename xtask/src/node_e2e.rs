@@ -10,8 +10,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::parts::{Ctx, ferretdb, objects, opensearch, postgres, redis};
-use crate::{cargo, cluster, images, node, process};
+use crate::parts::Ctx;
+use crate::{cargo, cluster, images, node, process, stack};
 
 /// What the node could leave behind on the host.
 #[derive(Debug, PartialEq, Eq)]
@@ -113,12 +113,8 @@ fn e2e(ctx: &Ctx, kube_bin: &Path, tag: &str, next_tag: &str, static_bin: &Path)
             "--nocapture",
         ],
     );
-    test.env("STOREFRONT_POSTGRES_URL", postgres::url("postgres")?)
-        .env("STOREFRONT_REDIS_URL", redis::url()?)
-        .env("STOREFRONT_MONGODB_URL", ferretdb::url()?)
-        .env("STOREFRONT_OPENSEARCH_URL", opensearch::url()?)
-        .env("STOREFRONT_S3_URL", objects::url()?)
-        .env("STOREFRONT_KUBE_BIN", kube_bin)
+    stack::backing_env(&mut test)?;
+    test.env("STOREFRONT_KUBE_BIN", kube_bin)
         .env(
             "STOREFRONT_KUBECONFIG",
             cluster::dir(ctx).join("admin.kubeconfig"),
@@ -169,12 +165,7 @@ pub fn standalone() -> Result<()> {
     node::require_root()?;
     let ctx = Ctx::new()?;
     crate::ports::set_node_address(node::address()?);
-    let backing = crate::stack::backing_parts();
-    crate::stack::ensure_packages(&ctx, &backing)?;
-    for part in &backing {
-        let outcome = crate::parts::ensure_running(part.as_ref(), &ctx)?;
-        crate::parts::print_outcome(part.as_ref(), &outcome);
-    }
+    stack::ensure_backing(&ctx, &stack::backing_parts(), &mut Vec::new())?;
     let kube_bin = crate::parts::kube::ensure_binaries(&ctx)?;
     run(&ctx, &kube_bin)
 }

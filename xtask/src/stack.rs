@@ -9,9 +9,9 @@ use nix::unistd::Pid;
 
 use crate::cargo;
 use crate::parts::{
-    self, Ctx, Part, ferretdb::FerretDb, gateway::Gateway, objects::ObjectStore,
-    opensearch::OpenSearch, postgres::Postgres, prometheus::Prometheus, redis::Redis,
-    service::ServicePart,
+    self, Ctx, Part, ferretdb, ferretdb::FerretDb, gateway::Gateway, objects, objects::ObjectStore,
+    opensearch, opensearch::OpenSearch, postgres, postgres::Postgres, prometheus::Prometheus,
+    redis, redis::Redis, service::ServicePart,
 };
 use crate::ports;
 use crate::process;
@@ -28,6 +28,32 @@ pub fn backing_parts() -> Vec<Box<dyn Part>> {
         Box::new(OpenSearch),
         Box::new(ObjectStore),
     ]
+}
+
+/// Installs what `parts` need and starts those not running, noting in `started` the index of each
+/// one started here (as it starts, so a later failure still knows what to stop).
+pub fn ensure_backing(ctx: &Ctx, parts: &[Box<dyn Part>], started: &mut Vec<usize>) -> Result<()> {
+    ensure_packages(ctx, parts)?;
+    for (index, part) in parts.iter().enumerate() {
+        let outcome = parts::ensure_running(part.as_ref(), ctx)?;
+        parts::print_outcome(part.as_ref(), &outcome);
+        if matches!(outcome, parts::Outcome::Started { .. }) {
+            started.push(index);
+        }
+    }
+    Ok(())
+}
+
+/// Where tests and benchmarks find the backing services: `STOREFRONT_{POSTGRES,REDIS,MONGODB,
+/// OPENSEARCH,S3}_URL` (read by `storefront_kit::testing`).
+pub fn backing_env(command: &mut std::process::Command) -> Result<()> {
+    command
+        .env("STOREFRONT_POSTGRES_URL", postgres::url("postgres")?)
+        .env("STOREFRONT_REDIS_URL", redis::url()?)
+        .env("STOREFRONT_MONGODB_URL", ferretdb::url()?)
+        .env("STOREFRONT_OPENSEARCH_URL", opensearch::url()?)
+        .env("STOREFRONT_S3_URL", objects::url()?);
+    Ok(())
 }
 
 /// Every part in start order; services only when they have a binary unless `with_unbuilt`.

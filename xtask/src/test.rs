@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 
 use crate::cargo;
-use crate::parts::{
-    self, Ctx, Outcome, Part, ferretdb, helm, kube, objects, opensearch, postgres, redis,
-};
+use crate::parts::{self, Ctx, Part, helm, kube};
 use crate::stack;
 use crate::terraform;
 use crate::ui;
@@ -135,15 +133,7 @@ fn run_phases(
     phases.run("store UI: npm ci, tsc --noEmit", || ui::typecheck(ctx))?;
     phases.run("store UI: Vitest", || ui::unit_tests(ctx))?;
     phases.run("backing services", || {
-        stack::ensure_packages(ctx, backing)?;
-        for (index, part) in backing.iter().enumerate() {
-            let outcome = parts::ensure_running(part.as_ref(), ctx)?;
-            parts::print_outcome(part.as_ref(), &outcome);
-            if matches!(outcome, Outcome::Started { .. }) {
-                started.push(index);
-            }
-        }
-        Ok(())
+        stack::ensure_backing(ctx, backing, started)
     })?;
     let kube_bin = phases.run("Kubernetes binaries", || kube::ensure_binaries(ctx))?;
     let helm_bin = phases.run("helm", || helm::ensure_binary(ctx))?;
@@ -153,12 +143,8 @@ fn run_phases(
     })?;
     phases.run("cargo test", || {
         let mut test = cargo::command(paths, &["test", "--workspace", "--no-fail-fast"]);
-        test.env("STOREFRONT_POSTGRES_URL", postgres::url("postgres")?)
-            .env("STOREFRONT_REDIS_URL", redis::url()?)
-            .env("STOREFRONT_MONGODB_URL", ferretdb::url()?)
-            .env("STOREFRONT_OPENSEARCH_URL", opensearch::url()?)
-            .env("STOREFRONT_S3_URL", objects::url()?)
-            .env("STOREFRONT_KUBE_BIN", &kube_bin)
+        stack::backing_env(&mut test)?;
+        test.env("STOREFRONT_KUBE_BIN", &kube_bin)
             .env("STOREFRONT_HELM_BIN", &helm_bin);
         cargo::run(test)
     })?;
